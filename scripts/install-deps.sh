@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages exphone needs to build, test and benchmark.
+# Idempotent: packages already present are not touched. Must run as root (apt-get).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
+  # libraries (see ../docs/design or DESIGN.md: dependencies)
+  libssl-dev libsrtp2-dev libboost-dev libcli11-dev nlohmann-json3-dev
+  libtomlplusplus-dev libfmt-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # peers for the side-by-side parser benchmark
+  libosip2-dev libre-dev libsofia-sip-ua-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: missing packages (${missing[*]}); run this script as root" >&2
+  exit 1
+fi
+
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi

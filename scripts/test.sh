@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds exphone with AddressSanitizer + UndefinedBehaviorSanitizer (clang) and runs the whole
+# test suite: unit tests, fuzz targets (FUZZ_SECONDS each, default 60), interop tests.
+# Usage: scripts/test.sh [extra ctest args, e.g. -L unit]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+
+BUILD=${BUILD_DIR:-build-asan}
+cmake -S . -B "$BUILD" -G Ninja \
+  -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DEXPHONE_SANITIZE=ON -DEXPHONE_FUZZ=ON
+ninja -C "$BUILD" -j"$(nproc)"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir "$BUILD" --output-on-failure --no-tests=error "$@"

@@ -1,0 +1,24 @@
+// Shared conventions of every subcommand (DESIGN.md "Interfaces"): exit 0 on success; on failure
+// "error: <code>: <message>" on stderr and a non-zero exit; --json prints one object on stdout.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/result.h"
+
+namespace exphone::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Prints "error: code: message" to stderr and returns kExitFailure.
+int report_error(const Error& e);
+
+// Reads a whole file ("-" = stdin) as bytes, bounded by max_bytes.
+Result<std::string> read_input(const std::string& path, std::size_t max_bytes);
+
+void print_json(const nlohmann::ordered_json& j);
+
+}  // namespace exphone::cli

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "apps/exphone/cli_util.h"
+
+namespace exphone::cli {
+
+// `sip lint`, `sdp lint`. Each callback stores its exit status in exit_code.
+void add_lint_commands(CLI::App& app, int& exit_code);
+
+}  // namespace exphone::cli

@@ -1,0 +1,17 @@
+// JSON views of parsed messages for the lint tools. Key material is never printed: an a=crypto
+// entry shows its suite and key length, not the key.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "sdp/session.h"
+#include "sip/message.h"
+#include "sip/validate.h"
+
+namespace exphone::cli {
+
+nlohmann::ordered_json to_json(const sip::Message& m, const sip::Verdict& verdict);
+nlohmann::ordered_json to_json(const sdp::Session& s);
+nlohmann::ordered_json to_json(const Error& e);
+
+}  // namespace exphone::cli

@@ -1,0 +1,27 @@
+// exphone: one binary, subcommands (DESIGN.md "Interfaces others rely on").
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "apps/exphone/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"exphone - secure SIP phone core and integrator tools"};
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", std::string("exphone ") + EXPHONE_VERSION);
+  app.fallthrough(false);
+
+  int exit_code = 0;
+  exphone::cli::add_lint_commands(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : exphone::cli::kExitUsage;
+  }
+  if (app.get_subcommands().empty()) {
+    std::cout << app.help();
+    return 0;
+  }
+  return exit_code;
+}

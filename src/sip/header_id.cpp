@@ -1,0 +1,148 @@
+#include "sip/header_id.h"
+
+#include <array>
+
+#include "core/text.h"
+
+namespace exphone::sip {
+namespace {
+
+struct Entry {
+  std::string_view name;
+  HeaderId id;
+  bool list;
+};
+
+constexpr std::array<Entry, static_cast<std::size_t>(HeaderId::kCount)> kEntries = {{
+    {"", HeaderId::kOther, false},
+    {"Accept", HeaderId::kAccept, true},
+    {"Accept-Encoding", HeaderId::kAcceptEncoding, true},
+    {"Accept-Language", HeaderId::kAcceptLanguage, true},
+    {"Alert-Info", HeaderId::kAlertInfo, true},
+    {"Allow", HeaderId::kAllow, true},
+    {"Allow-Events", HeaderId::kAllowEvents, true},
+    {"Authentication-Info", HeaderId::kAuthenticationInfo, false},
+    {"Authorization", HeaderId::kAuthorization, false},
+    {"Call-ID", HeaderId::kCallId, false},
+    {"Call-Info", HeaderId::kCallInfo, true},
+    {"Contact", HeaderId::kContact, true},
+    {"Content-Disposition", HeaderId::kContentDisposition, false},
+    {"Content-Encoding", HeaderId::kContentEncoding, true},
+    {"Content-Language", HeaderId::kContentLanguage, true},
+    {"Content-Length", HeaderId::kContentLength, false},
+    {"Content-Type", HeaderId::kContentType, false},
+    {"CSeq", HeaderId::kCSeq, false},
+    {"Date", HeaderId::kDate, false},
+    {"Error-Info", HeaderId::kErrorInfo, true},
+    {"Event", HeaderId::kEvent, false},
+    {"Expires", HeaderId::kExpires, false},
+    {"From", HeaderId::kFrom, false},
+    {"In-Reply-To", HeaderId::kInReplyTo, true},
+    {"Max-Forwards", HeaderId::kMaxForwards, false},
+    {"Min-Expires", HeaderId::kMinExpires, false},
+    {"Min-SE", HeaderId::kMinSE, false},
+    {"MIME-Version", HeaderId::kMimeVersion, false},
+    {"Organization", HeaderId::kOrganization, false},
+    {"Path", HeaderId::kPath, true},
+    {"Priority", HeaderId::kPriority, false},
+    {"Proxy-Authenticate", HeaderId::kProxyAuthenticate, false},
+    {"Proxy-Authorization", HeaderId::kProxyAuthorization, false},
+    {"Proxy-Require", HeaderId::kProxyRequire, true},
+    {"RAck", HeaderId::kRAck, false},
+    {"Reason", HeaderId::kReason, true},
+    {"Record-Route", HeaderId::kRecordRoute, true},
+    {"Refer-To", HeaderId::kReferTo, false},
+    {"Referred-By", HeaderId::kReferredBy, false},
+    {"Reply-To", HeaderId::kReplyTo, false},
+    {"Require", HeaderId::kRequire, true},
+    {"Retry-After", HeaderId::kRetryAfter, false},
+    {"Route", HeaderId::kRoute, true},
+    {"RSeq", HeaderId::kRSeq, false},
+    {"Server", HeaderId::kServer, false},
+    {"Session-Expires", HeaderId::kSessionExpires, false},
+    {"Subject", HeaderId::kSubject, false},
+    {"Subscription-State", HeaderId::kSubscriptionState, false},
+    {"Supported", HeaderId::kSupported, true},
+    {"Timestamp", HeaderId::kTimestamp, false},
+    {"To", HeaderId::kTo, false},
+    {"Unsupported", HeaderId::kUnsupported, true},
+    {"User-Agent", HeaderId::kUserAgent, false},
+    {"Via", HeaderId::kVia, true},
+    {"Warning", HeaderId::kWarning, true},
+    {"WWW-Authenticate", HeaderId::kWWWAuthenticate, false},
+}};
+
+static_assert([] {
+  for (std::size_t i = 0; i < kEntries.size(); ++i)
+    if (static_cast<std::size_t>(kEntries[i].id) != i) return false;
+  return true;
+}());
+
+// Compact forms: RFC 3261 section 7.3.3 and the extensions that registered one
+// (RFC 3265 o/u, RFC 3515 r, RFC 3892 b, RFC 4028 x, RFC 3841 a/j/d are not modelled).
+HeaderId compact(char c) {
+  switch (text::to_lower(c)) {
+    case 'i': return HeaderId::kCallId;
+    case 'm': return HeaderId::kContact;
+    case 'e': return HeaderId::kContentEncoding;
+    case 'l': return HeaderId::kContentLength;
+    case 'c': return HeaderId::kContentType;
+    case 'f': return HeaderId::kFrom;
+    case 's': return HeaderId::kSubject;
+    case 'k': return HeaderId::kSupported;
+    case 't': return HeaderId::kTo;
+    case 'v': return HeaderId::kVia;
+    case 'o': return HeaderId::kEvent;
+    case 'u': return HeaderId::kAllowEvents;
+    case 'r': return HeaderId::kReferTo;
+    case 'b': return HeaderId::kReferredBy;
+    case 'x': return HeaderId::kSessionExpires;
+    default: return HeaderId::kOther;
+  }
+}
+
+// Buckets by first letter so a lookup compares against a handful of names at most.
+struct Index {
+  std::array<std::array<std::uint8_t, 12>, 26> ids{};
+  std::array<std::uint8_t, 26> count{};
+};
+
+constexpr Index make_index() {
+  Index ix{};
+  for (std::size_t i = 1; i < kEntries.size(); ++i) {
+    char c = kEntries[i].name[0];
+    int b = (c >= 'a' ? c - 'a' : c - 'A');
+    ix.ids[static_cast<std::size_t>(b)][ix.count[static_cast<std::size_t>(b)]++] =
+        static_cast<std::uint8_t>(i);
+  }
+  return ix;
+}
+
+constexpr Index kIndex = make_index();
+
+}  // namespace
+
+HeaderId lookup_header(std::string_view name) {
+  if (name.empty()) return HeaderId::kOther;
+  if (name.size() == 1) return compact(name[0]);
+  char c = text::to_lower(name[0]);
+  if (c < 'a' || c > 'z') return HeaderId::kOther;
+  std::size_t b = static_cast<std::size_t>(c - 'a');
+  for (std::size_t k = 0; k < kIndex.count[b]; ++k) {
+    const Entry& e = kEntries[kIndex.ids[b][k]];
+    if (e.name.size() == name.size() && text::iequals(e.name, name)) return e.id;
+  }
+  return HeaderId::kOther;
+}
+
+std::string_view header_name(HeaderId id) {
+  auto i = static_cast<std::size_t>(id);
+  return i < kEntries.size() ? kEntries[i].name : std::string_view{};
+}
+
+bool is_list_header(HeaderId id) {
+  auto i = static_cast<std::size_t>(id);
+  return i < kEntries.size() && kEntries[i].list;
+}
+
+}  // namespace exphone::sip

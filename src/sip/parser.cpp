@@ -1,0 +1,230 @@
+// RFC 3261 section 7 message parsing: start line, header index, body framed by Content-Length.
+// One pass over the bytes; header values are views into the message's own buffer.
+#include <cstring>
+
+#include "core/text.h"
+#include "sip/message.h"
+
+namespace exphone::sip {
+
+namespace {
+
+using text::is_digit;
+using text::is_token_char;
+
+// Bytes allowed inside a start line or header line: anything but controls (HTAB is allowed).
+// UTF-8 (>= 0x80) is allowed: TEXT-UTF8 in reason phrases, display names and values.
+constexpr bool is_line_char(unsigned char c) { return c >= 0x20 ? c != 0x7f : c == '\t'; }
+
+bool valid_line(std::string_view s) {
+  for (char c : s)
+    if (!is_line_char(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+// SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (case-insensitive literal, section 7.1)
+bool valid_version(std::string_view v) {
+  if (v.size() < 7 || !text::istarts_with(v, "SIP/")) return false;
+  std::size_t i = 4;
+  std::size_t d0 = i;
+  while (i < v.size() && is_digit(v[i])) ++i;
+  if (i == d0 || i >= v.size() || v[i] != '.') return false;
+  std::size_t d1 = ++i;
+  while (i < v.size() && is_digit(v[i])) ++i;
+  return i != d1 && i == v.size();
+}
+
+}  // namespace
+
+// Friend of Message: fills its private fields.
+struct MessageParser {
+  Message& m;
+  std::string_view s;
+  const Limits& limits;
+
+  Error fail(const char* code, std::string msg, std::size_t offset) {
+    return make_error(code, std::move(msg), offset);
+  }
+
+  std::optional<Error> start_line(std::string_view line, std::size_t off) {
+    if (line.size() > limits.max_start_line)
+      return fail("sip-too-long", "start line longer than " + std::to_string(limits.max_start_line) + " bytes", off);
+    if (!valid_line(line)) return fail("sip-bad-start-line", "control character in start line", off);
+    if (text::istarts_with(line, "SIP/")) {
+      // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+      std::size_t sp = line.find(' ');
+      m.version_ = line.substr(0, sp);
+      if (sp == std::string_view::npos || !valid_version(m.version_))
+        return fail("sip-bad-start-line", "malformed SIP version in status line", off);
+      std::string_view code = line.substr(sp + 1, 3);
+      auto n = text::parse_uint(code, 999);
+      if (code.size() != 3 || !n || *n < 100 || *n > 699)
+        return fail("sip-bad-status", "status code must be three digits 100-699", off + sp + 1);
+      std::string_view rest = line.substr(sp + 4);
+      if (!rest.empty() && rest[0] != ' ')
+        return fail("sip-bad-status", "status code must be three digits 100-699", off + sp + 1);
+      m.status_ = static_cast<int>(*n);
+      m.reason_ = rest.empty() ? rest : rest.substr(1);
+      return std::nullopt;
+    }
+    // Request-Line = Method SP Request-URI SP SIP-Version CRLF
+    std::size_t sp1 = line.find(' ');
+    std::size_t sp2 = line.rfind(' ');
+    if (sp1 == std::string_view::npos || sp1 == sp2)
+      return fail("sip-bad-start-line", "request line needs Method SP Request-URI SP SIP-Version", off);
+    m.method_ = line.substr(0, sp1);
+    if (!text::is_token(m.method_)) return fail("sip-bad-method", "method is not a token", off);
+    m.version_ = line.substr(sp2 + 1);
+    if (!valid_version(m.version_))
+      return fail("sip-bad-start-line", "malformed SIP version in request line", off + sp2 + 1);
+    std::string_view uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    if (uri.empty() || uri.find(' ') != std::string_view::npos)
+      return fail("sip-bad-start-line", "Request-URI missing or contains spaces", off + sp1 + 1);
+    auto parsed = parse_uri(uri, limits.max_params);
+    if (parsed) {
+      m.request_uri_ = *parsed;
+    } else {
+      m.request_uri_.raw = uri;
+      Error e = parsed.error();
+      e.message = "Request-URI: " + e.message;
+      e.offset = off + sp1 + 1 + (e.offset == kNoOffset ? 0 : e.offset);
+      m.defect_ = std::move(e);
+    }
+    return std::nullopt;
+  }
+
+  void note_content_length(std::string_view value, std::size_t off) {
+    auto n = text::parse_uint(value, UINT32_MAX);
+    if (!n) {
+      if (!m.defect_) m.defect_ = fail("sip-bad-content-length", "Content-Length is not a number", off);
+      return;
+    }
+    if (m.content_length_ && *m.content_length_ != *n) {
+      if (!m.defect_) m.defect_ = fail("sip-bad-content-length", "conflicting Content-Length headers", off);
+      return;
+    }
+    m.content_length_ = static_cast<std::uint32_t>(*n);
+  }
+
+  std::optional<Error> run() {
+    std::size_t pos = 0;
+    // section 7.5: CRLFs before the start line are ignored
+    while (pos < s.size() && (s[pos] == '\r' || s[pos] == '\n')) ++pos;
+    if (pos == s.size()) return fail("sip-empty", "no SIP message in input", pos);
+
+    auto line_at = [&](std::size_t from, std::size_t& next) -> std::optional<std::string_view> {
+      const void* lf = std::memchr(s.data() + from, '\n', s.size() - from);
+      if (!lf) return std::nullopt;
+      std::size_t end = static_cast<std::size_t>(static_cast<const char*>(lf) - s.data());
+      next = end + 1;
+      if (end > from && s[end - 1] == '\r') --end;
+      return s.substr(from, end - from);
+    };
+
+    std::size_t next = 0;
+    auto first = line_at(pos, next);
+    if (!first) return fail("sip-truncated", "start line not terminated by CRLF", pos);
+    if (auto e = start_line(*first, pos)) return e;
+    pos = next;
+
+    m.headers_.reserve(16);
+    for (;;) {
+      if (pos >= s.size()) return fail("sip-truncated", "header section not terminated by an empty line", pos);
+      auto line = line_at(pos, next);
+      if (!line) return fail("sip-truncated", "header section not terminated by an empty line", pos);
+      if (line->empty()) {
+        pos = next;
+        break;
+      }
+      std::size_t line_off = pos;
+      if ((*line)[0] == ' ' || (*line)[0] == '\t')
+        return fail("sip-bad-header", "continuation line without a header before it", line_off);
+      // Gather folded continuation lines (section 7.3.1: a line starting with SP/HTAB continues).
+      std::size_t end_next = next;
+      std::size_t line_end = line_off + line->size();
+      bool folded = false;
+      while (end_next < s.size() && (s[end_next] == ' ' || s[end_next] == '\t')) {
+        std::size_t n2 = 0;
+        auto cont = line_at(end_next, n2);
+        if (!cont) return fail("sip-truncated", "header section not terminated by an empty line", end_next);
+        folded = true;
+        line_end = end_next + cont->size();
+        end_next = n2;
+      }
+      std::string_view raw = s.substr(line_off, line_end - line_off);
+      if (raw.size() > limits.max_header_line)
+        return fail("sip-too-long", "header line longer than " + std::to_string(limits.max_header_line) + " bytes", line_off);
+      if (m.headers_.size() >= limits.max_headers)
+        return fail("sip-too-many-headers", "more than " + std::to_string(limits.max_headers) + " headers", line_off);
+
+      // header-name HCOLON value; HCOLON = *( SP / HTAB ) ":" SWS
+      std::size_t i = 0;
+      while (i < raw.size() && is_token_char(raw[i])) ++i;
+      std::string_view name = raw.substr(0, i);
+      if (name.empty()) return fail("sip-bad-header", "header line does not start with a name", line_off);
+      while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t')) ++i;
+      if (i >= raw.size() || raw[i] != ':')
+        return fail("sip-bad-header", "expected ':' after header name '" + std::string(name) + "'", line_off + i);
+      std::string_view value = raw.substr(i + 1);
+      if (folded) {
+        // Replace each CRLF/LF plus leading whitespace run by one SP (section 7.3.1).
+        std::string joined;
+        joined.reserve(value.size());
+        for (std::size_t k = 0; k < value.size(); ++k) {
+          char c = value[k];
+          if (c == '\r' || c == '\n') {
+            while (k + 1 < value.size() && text::is_lws(value[k + 1])) ++k;
+            while (!joined.empty() && (joined.back() == ' ' || joined.back() == '\t')) joined.pop_back();
+            joined.push_back(' ');
+          } else {
+            joined.push_back(c);
+          }
+        }
+        value = m.keep(text::trim(joined));
+      } else {
+        value = text::trim(value);
+      }
+      if (!valid_line(value))
+        return fail("sip-bad-header", "control character in header '" + std::string(name) + "'", line_off);
+      HeaderId id = lookup_header(name);
+      if (id == HeaderId::kContentLength) note_content_length(value, line_off);
+      m.headers_.push_back(Header{name, value, id});
+      pos = end_next;
+    }
+
+    // Body (section 7.4.1 / 18.3): Content-Length bytes; the rest of a datagram when absent.
+    std::string_view rest = s.substr(pos);
+    if (m.content_length_) {
+      if (rest.size() >= *m.content_length_) {
+        m.body_ = rest.substr(0, *m.content_length_);
+      } else {
+        m.body_ = rest;
+        m.body_truncated_ = true;
+        if (!m.defect_)
+          m.defect_ = fail("sip-truncated-body",
+                           "body has " + std::to_string(rest.size()) + " bytes, Content-Length says " +
+                               std::to_string(*m.content_length_),
+                           pos);
+      }
+    } else {
+      m.body_ = rest;
+    }
+    return std::nullopt;
+  }
+};
+
+Result<Message> Message::parse(std::string bytes, const Limits& limits) {
+  if (bytes.size() > limits.max_message_size)
+    return make_error("sip-too-large",
+                      "message of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
+                          std::to_string(limits.max_message_size),
+                      limits.max_message_size);
+  Message m;
+  m.limits_ = limits;
+  m.buffer_ = std::make_unique<std::string>(std::move(bytes));
+  MessageParser p{m, *m.buffer_, limits};
+  if (auto e = p.run()) return std::move(*e);
+  return m;
+}
+
+}  // namespace exphone::sip
