@@ -168,6 +168,8 @@ Result<NameAddr> parse_name_addr(std::string_view value, const Limits& limits) {
     // addr-spec: the URI cannot contain ';' here, they start header parameters (section 20.10)
     std::size_t semi = s.find(';');
     std::string_view uri_text = trim(s.substr(0, semi));
+    if (uri_text.find_first_of(",?") != std::string_view::npos)
+      return header_error("sip-bad-name-addr", "a URI with ',' or '?' must be enclosed in <> (RFC 3261 section 20.10)", 0);
     auto uri = parse_uri(uri_text, limits.max_params);
     if (!uri) return header_error("sip-bad-name-addr", uri.error().message, 0);
     na.uri = *uri;

@@ -22,6 +22,22 @@ bool valid_line(std::string_view s) {
   return true;
 }
 
+// A header value may carry any octet but CR/LF as a quoted-pair inside a quoted-string
+// (section 25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)); controls elsewhere are refused.
+bool valid_value(std::string_view s) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (quoted && c == '\\' && i + 1 < s.size() && s[i + 1] != '\r' && s[i + 1] != '\n') {
+      ++i;
+      continue;
+    }
+    if (c == '"') quoted = !quoted;
+    if (!is_line_char(c)) return false;
+  }
+  return true;
+}
+
 // SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (case-insensitive literal, section 7.1)
 bool valid_version(std::string_view v) {
   if (v.size() < 7 || !text::istarts_with(v, "SIP/")) return false;
@@ -67,19 +83,26 @@ struct MessageParser {
       m.reason_ = rest.empty() ? rest : rest.substr(1);
       return std::nullopt;
     }
-    // Request-Line = Method SP Request-URI SP SIP-Version CRLF
-    std::size_t sp1 = line.find(' ');
-    std::size_t sp2 = line.rfind(' ');
+    // Request-Line = Method SP Request-URI SP SIP-Version CRLF. Extra or trailing whitespace
+    // breaks the grammar but leaves the request answerable: model it and record a defect, so the
+    // UAS sends 400 (RFC 4475 sections 3.1.2.10-12) instead of silently dropping it.
+    std::string_view trimmed = text::trim_right(line);
+    std::size_t sp1 = trimmed.find(' ');
+    std::size_t sp2 = trimmed.rfind(' ');
     if (sp1 == std::string_view::npos || sp1 == sp2)
       return fail("sip-bad-start-line", "request line needs Method SP Request-URI SP SIP-Version", off);
-    m.method_ = line.substr(0, sp1);
+    m.method_ = trimmed.substr(0, sp1);
     if (!text::is_token(m.method_)) return fail("sip-bad-method", "method is not a token", off);
-    m.version_ = line.substr(sp2 + 1);
+    m.version_ = trimmed.substr(sp2 + 1);
     if (!valid_version(m.version_))
       return fail("sip-bad-start-line", "malformed SIP version in request line", off + sp2 + 1);
-    std::string_view uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    if (uri.empty() || uri.find(' ') != std::string_view::npos)
-      return fail("sip-bad-start-line", "Request-URI missing or contains spaces", off + sp1 + 1);
+    std::string_view uri = text::trim(trimmed.substr(sp1 + 1, sp2 - sp1 - 1));
+    if (uri.empty()) return fail("sip-bad-start-line", "Request-URI missing", off + sp1 + 1);
+    if (trimmed.size() != line.size() || uri.size() != sp2 - sp1 - 1 || uri.find_first_of(" \t") != std::string_view::npos) {
+      m.request_uri_.raw = uri;
+      m.defect_ = fail("sip-bad-start-line", "extra whitespace in the request line", off + sp1 + 1);
+      return std::nullopt;
+    }
     auto parsed = parse_uri(uri, limits.max_params);
     if (parsed) {
       m.request_uri_ = *parsed;
@@ -184,7 +207,7 @@ struct MessageParser {
       } else {
         value = text::trim(value);
       }
-      if (!valid_line(value))
+      if (!valid_value(value))
         return fail("sip-bad-header", "control character in header '" + std::string(name) + "'", line_off);
       HeaderId id = lookup_header(name);
       if (id == HeaderId::kContentLength) note_content_length(value, line_off);

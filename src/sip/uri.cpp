@@ -108,6 +108,21 @@ HostType classify_host(std::string_view h, bool bracketed) {
 
 namespace {
 
+// section 19.1.1: "a given parameter name MUST NOT appear more than once" in uri-parameters
+bool has_duplicate(const Params& params) {
+  if (params.size() < 2) return false;
+  bool dup = false;
+  std::size_t i = 0;
+  params.for_each([&](const Param& p) {
+    std::size_t j = 0;
+    params.for_each([&](const Param& q) {
+      if (j++ < i && text::iequals(p.name, q.name)) dup = true;
+    });
+    ++i;
+  });
+  return dup;
+}
+
 Result<Uri> parse_sip(Uri u, std::string_view rest, std::size_t offset, std::size_t max_params) {
   // [userinfo "@"] hostport uri-parameters ["?" headers]. '@' appears only in userinfo (it is
   // neither paramchar nor hvalue), so the first '@' ends the userinfo.
@@ -166,6 +181,8 @@ Result<Uri> parse_sip(Uri u, std::string_view rest, std::size_t offset, std::siz
   }
   u.params = *params;
   i += used;
+  if (has_duplicate(u.params))
+    return make_error("sip-bad-uri", "a URI parameter appears twice (RFC 3261 section 19.1.1)", offset + i);
   if (!valid_escaped(u.params.raw(), [](char c) {
         return is_unreserved(c) || c == ';' || c == '=' || c == '[' || c == ']' || c == '/' ||
                c == ':' || c == '&' || c == '+' || c == '$';
@@ -226,7 +243,7 @@ Result<Uri> parse_uri(std::string_view s, std::size_t max_params) {
     if (semi != std::string_view::npos) {
       auto params = Params::parse(rest.substr(semi), false, max_params);
       if (!params) return make_error("sip-bad-uri", "invalid tel URI parameters", i + 1 + semi);
-      if (params->raw().size() != rest.size() - semi)
+      if (params->raw().size() != rest.size() - semi || has_duplicate(*params))
         return make_error("sip-bad-uri", "invalid tel URI parameters", i + 1 + semi);
       u.params = *params;
     }

@@ -42,8 +42,8 @@ std::optional<Verdict> check_headers(const Message& m) {
   };
   for (HeaderId id : {HeaderId::kVia, HeaderId::kFrom, HeaderId::kTo, HeaderId::kCallId, HeaderId::kCSeq})
     if (auto v = missing(id)) return v;
-  if (m.is_request())
-    if (auto v = missing(HeaderId::kMaxForwards)) return v;
+  // Max-Forwards is mandatory for a UAC (section 8.1.1.6), but a UAS accepts requests from
+  // RFC 2543 elements without it (RFC 4475 section 3.4.1).
   // Single-valued headers that appear more than once make the message ambiguous.
   for (HeaderId id : {HeaderId::kFrom, HeaderId::kTo, HeaderId::kCallId, HeaderId::kCSeq, HeaderId::kMaxForwards})
     if (m.count(id) > 1)
@@ -62,13 +62,14 @@ std::optional<Verdict> check_headers(const Message& m) {
   if (!cseq) return bad(cseq.error());
   if (m.is_request()) {
     const Header* mf = m.find(HeaderId::kMaxForwards);
-    if (!parse_number_header(mf->value, 255))
+    if (mf && !parse_number_header(mf->value, 255))
       return refuse(400, "sip-bad-max-forwards", "Max-Forwards is not a number 0-255");
-    // section 8.1.1.5: the CSeq method MUST match the request method
-    if (cseq->method != m.method())
-      return refuse(400, "sip-cseq-method-mismatch",
-                    "CSeq method " + std::string(cseq->method) + " does not match request method " +
-                        std::string(m.method()));
+    // section 8.1.1.7: a branch that is only the magic cookie identifies no transaction
+    if (vias->front().branch() == "z9hG4bK")
+      return refuse(400, "sip-bad-branch", "Via branch is only the magic cookie z9hG4bK");
+    // section 19.1.1 table 1: headers are not allowed in a Request-URI
+    if (m.request_uri().is_sip_or_sips() && !m.request_uri().headers.empty())
+      return refuse(400, "sip-bad-uri", "Request-URI carries URI headers");
   }
   if (const Header* e = m.find(HeaderId::kExpires); e && !parse_number_header(e->value))
     return refuse(400, "sip-bad-expires", "Expires is not a number");
@@ -104,7 +105,9 @@ Verdict validate(const Message& m, const ValidationPolicy& policy) {
       v->response = 0;
       return *v;
     }
-    if (m.vias()->size() == 0) return refuse(0, "sip-missing-header", "no Via value");
+    // section 8.1.3.3: a response with more than one Via value is not for this UAC
+    if (m.vias()->size() != 1)
+      return refuse(0, "sip-extra-via", "a response to this UA must carry exactly one Via value");
     return {};
   }
 
@@ -121,7 +124,7 @@ Verdict validate(const Message& m, const ValidationPolicy& policy) {
 
   // section 16.3 step 3 / 8.2: Max-Forwards 0 means the request must go no further (483).
   // OPTIONS with Max-Forwards 0 is answered by the element itself (section 11), so it passes.
-  if (*m.max_forwards() == 0 && m.method() != "OPTIONS" && !ack)
+  if (m.max_forwards() == 0u && m.method() != "OPTIONS" && !ack)
     return answer(refuse(483, "sip-too-many-hops", "Max-Forwards is 0"));
 
   // section 8.2.1: method inspection
@@ -130,6 +133,13 @@ Verdict validate(const Message& m, const ValidationPolicy& policy) {
       return answer(refuse(405, "sip-method-not-allowed", std::string(m.method()) + " is not supported here"));
     return answer(refuse(501, "sip-method-not-implemented", "unknown method " + std::string(m.method())));
   }
+
+  // section 8.1.1.5: the CSeq method MUST match the request method (checked once the method is
+  // known to be ours, so an unknown method still gets 501: RFC 4475 section 3.1.2.19)
+  if (auto cseq = m.cseq(); cseq->method != m.method())
+    return answer(refuse(400, "sip-cseq-method-mismatch",
+                         "CSeq method " + std::string(cseq->method) + " does not match request method " +
+                             std::string(m.method())));
 
   // section 8.2.2.1: Request-URI scheme
   const Uri& ru = m.request_uri();
@@ -159,6 +169,18 @@ Verdict validate(const Message& m, const ValidationPolicy& policy) {
     std::string type = text::to_lower(ct->type) + "/" + text::to_lower(ct->subtype);
     if (!contains(policy.accepted_content_types, type))
       return answer(refuse(415, "sip-unsupported-media-type", "body type " + type + " is not supported"));
+  }
+  // section 8.2.3 / 20.1: an INVITE whose Accept rules out SDP cannot get an answer we can give
+  if (m.method() == "INVITE" && m.find(HeaderId::kAccept)) {
+    auto ranges = m.values(HeaderId::kAccept);
+    bool sdp = false;
+    if (ranges) {
+      for (auto r : *ranges) {
+        auto mt = parse_media_type(r);
+        if (mt && (mt->is("application", "sdp") || mt->is("application", "*") || mt->is("*", "*"))) sdp = true;
+      }
+    }
+    if (!sdp) return answer(refuse(406, "sip-not-acceptable", "Accept does not include application/sdp"));
   }
   if (m.find(HeaderId::kContentEncoding)) {
     auto encs = m.values(HeaderId::kContentEncoding);

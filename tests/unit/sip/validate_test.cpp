@@ -41,7 +41,9 @@ TEST(Validate, ValidRequestsAndResponses) {
   auto inv = Message::parse(testdata::kInvite);
   EXPECT_TRUE(validate(*inv).valid) << validate(*inv).reason;
   EXPECT_TRUE(check("OPTIONS sip:bob@example.com SIP/2.0", kHeaders + "\nCSeq: 1 OPTIONS").valid);
-  EXPECT_TRUE(validate(*Message::parse(testdata::kRinging)).valid);
+  // a phone is the UAC: a response with more than one Via is not for it (RFC 3261 8.1.3.3)
+  EXPECT_FALSE(validate(*Message::parse(testdata::kRinging)).valid);
+  EXPECT_EQ(validate(*Message::parse(testdata::kRinging)).response, 0);
   EXPECT_TRUE(validate(*Message::parse(testdata::kRegister200)).valid);
   // OPTIONS with Max-Forwards 0 is answered by the element itself (RFC 3261 section 11)
   std::string mf0 = kHeaders;
@@ -50,7 +52,9 @@ TEST(Validate, ValidRequestsAndResponses) {
 }
 
 TEST(Validate, MissingMandatoryHeaders400) {
-  for (std::string h : {"Via", "Max-Forwards", "To", "From", "Call-ID"}) {
+  // RFC 2543 peers send no Max-Forwards; a UAS accepts that (RFC 4475 section 3.4.1)
+  EXPECT_TRUE(check("INVITE sip:bob@example.com SIP/2.0", without(kHeaders, "Max-Forwards") + "\nCSeq: 1 INVITE").valid);
+  for (std::string h : {"Via", "To", "From", "Call-ID"}) {
     Verdict v = check("INVITE sip:bob@example.com SIP/2.0", without(kHeaders, h) + "\nCSeq: 1 INVITE");
     EXPECT_FALSE(v.valid) << h;
     EXPECT_EQ(v.response, 400) << h;
@@ -71,6 +75,17 @@ TEST(Validate, MalformedHeaders400) {
   EXPECT_EQ(check("INVITE sip:bob@example.com:99999 SIP/2.0", kHeaders + "\nCSeq: 1 INVITE").response, 400);
   EXPECT_EQ(check("INVITE sip:bob@example.com SIP/2.0", kHeaders + "\nCSeq: 1 INVITE\nExpires: soon").response, 400);
   EXPECT_EQ(check("INVITE sip:bob@example.com SIP/2.0", kHeaders + "\nCSeq: 1 INVITE\nContact: <sip:a@b").response, 400);
+}
+
+TEST(Validate, BranchUriHeadersAccept) {
+  std::string cookie = kHeaders;
+  cookie.replace(cookie.find("z9hG4bK776asdhds"), 16, "z9hG4bK");
+  EXPECT_EQ(check("INVITE sip:bob@example.com SIP/2.0", cookie + "\nCSeq: 1 INVITE").code, "sip-bad-branch");
+  EXPECT_EQ(check("INVITE sip:bob@example.com?Subject=x SIP/2.0", kHeaders + "\nCSeq: 1 INVITE").response, 400);
+  EXPECT_EQ(check("INVITE sip:bob@example.com SIP/2.0", kHeaders + "\nCSeq: 1 INVITE\nAccept: text/html").response, 406);
+  EXPECT_TRUE(check("INVITE sip:bob@example.com SIP/2.0", kHeaders + "\nCSeq: 1 INVITE\nAccept: application/sdp, text/html").valid);
+  // an unknown method with a mismatching CSeq is still 501 (RFC 4475 section 3.1.2.19)
+  EXPECT_EQ(check("FOO sip:bob@example.com SIP/2.0", kHeaders + "\nCSeq: 1 INVITE").response, 501);
 }
 
 TEST(Validate, CSeqMethodMismatch400) {
