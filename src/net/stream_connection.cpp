@@ -1,0 +1,245 @@
+#include "net/stream_connection.h"
+
+#include <openssl/err.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+
+#include "net/tls/tls_context.h"
+#include "net/transport_layer.h"
+
+namespace exphone::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+StreamConnection::StreamConnection(asio::io_context& io, TransportLayer& owner, TimerService& timers,
+                                   Target target, SSL_CTX* tls_ctx)
+    : io_(io),
+      owner_(owner),
+      timers_(timers),
+      target_(std::move(target)),
+      framer_(true, owner.config().limits) {
+  if (target_.protocol == Protocol::kTls && tls_ctx) {
+    SSL_CTX_up_ref(tls_ctx);  // asio's context takes ownership of one reference
+    asio_ctx_ = std::make_unique<asio::ssl::context>(tls_ctx);
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, *asio_ctx_);
+  } else {
+    plain_ = std::make_unique<tcp::socket>(io_);
+  }
+  read_buf_.resize(16384);
+}
+
+StreamConnection::~StreamConnection() {
+  if (connect_timer_) timers_.cancel(connect_timer_);
+  if (keepalive_timer_) timers_.cancel(keepalive_timer_);
+  if (pong_timer_) timers_.cancel(pong_timer_);
+}
+
+tcp::socket& StreamConnection::tcp() { return tls_ ? tls_->next_layer() : *plain_; }
+
+void StreamConnection::start(Ready ready) {
+  ready_ = std::move(ready);
+  auto self = shared_from_this();
+  connect_timer_ = timers_.schedule(owner_.config().connect_timeout, [this, self] {
+    connect_timer_ = 0;
+    fail(make_error("timeout", "no connection to " + target_.endpoint.to_string() + " within the connect timeout"));
+  });
+  tcp::endpoint ep(target_.endpoint.address, target_.endpoint.port);
+  tcp().async_connect(ep, [this, self](const boost::system::error_code& ec) {
+    if (closed_) return;
+    if (ec) {
+      fail(make_error("transport-failed", std::string(to_string(target_.protocol)) + " connect to " +
+                                              target_.endpoint.to_string() + ": " + ec.message()));
+      return;
+    }
+    on_connected();
+  });
+}
+
+void StreamConnection::on_connected() {
+  boost::system::error_code ec;
+  // No Nagle: a SIP message is written whole, and waiting for an ACK costs a round trip per
+  // message on slow links (time-to-ring).
+  tcp().set_option(tcp::no_delay(true), ec);
+  auto le = tcp().local_endpoint(ec);
+  local_ = Endpoint{le.address(), le.port()};
+  if (!tls_) {
+    became_ready();
+    return;
+  }
+  SSL* ssl = tls_->native_handle();
+  Status prep = tls::prepare_client_ssl(ssl, owner_.config().tls, target_.server_name, &owner_.session_cache(),
+                                        target_.endpoint.port);
+  if (!prep) {
+    fail(prep.error());
+    return;
+  }
+  auto self = shared_from_this();
+  tls_->async_handshake(asio::ssl::stream_base::client,
+                        [this, self](const boost::system::error_code& hec) { on_handshake(hec); });
+}
+
+void StreamConnection::on_handshake(const boost::system::error_code& ec) {
+  if (closed_) return;
+  SSL* ssl = tls_->native_handle();
+  if (ec) {
+    unsigned long err = ec.category() == asio::error::get_ssl_category() ? static_cast<unsigned long>(ec.value()) : 0;
+    int ssl_error = err ? SSL_ERROR_SSL : SSL_ERROR_SYSCALL;
+    Error e = tls::explain_handshake_failure(ssl, err, ssl_error, target_.server_name);
+    fail(e);
+    return;
+  }
+  tls_info_ = tls::peer_info(ssl);
+  became_ready();
+}
+
+void StreamConnection::became_ready() {
+  if (connect_timer_) timers_.cancel(connect_timer_);
+  connect_timer_ = 0;
+  open_ = true;
+  read();
+  if (owner_.config().keepalive_interval.count() > 0)
+    keepalive_timer_ = timers_.schedule(owner_.config().keepalive_interval, [this] {
+      keepalive_timer_ = 0;
+      keepalive_tick();
+    });
+  if (ready_) {
+    auto r = std::move(ready_);
+    ready_ = nullptr;
+    r(FlowPtr(shared_from_this()));
+  }
+}
+
+void StreamConnection::fail(const Error& e) {
+  if (closed_) return;
+  bool was_open = open_;
+  close();
+  if (ready_) {
+    auto r = std::move(ready_);
+    ready_ = nullptr;
+    r(e);
+  }
+  if (was_open && on_closed) on_closed(e);
+}
+
+void StreamConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  open_ = false;
+  if (connect_timer_) timers_.cancel(connect_timer_);
+  if (keepalive_timer_) timers_.cancel(keepalive_timer_);
+  if (pong_timer_) timers_.cancel(pong_timer_);
+  connect_timer_ = keepalive_timer_ = pong_timer_ = 0;
+  boost::system::error_code ec;
+  tcp().shutdown(tcp::socket::shutdown_both, ec);
+  tcp().close(ec);
+  owner_.forget(this);
+}
+
+void StreamConnection::read() {
+  auto self = shared_from_this();
+  auto handler = [this, self](const boost::system::error_code& ec, std::size_t n) {
+    if (closed_) return;
+    if (ec) {
+      // With TLS 1.3 a rejected client certificate shows up on the first read (RFC 8446 4.4.2.4)
+      if (tls_ && ec.category() == asio::error::get_ssl_category()) {
+        fail(tls::explain_handshake_failure(tls_->native_handle(), static_cast<unsigned long>(ec.value()),
+                                            SSL_ERROR_SSL, target_.server_name));
+      } else {
+        fail(make_error("transport-closed", "connection to " + target_.endpoint.to_string() + " closed: " + ec.message()));
+      }
+      return;
+    }
+    on_bytes(n);
+    if (!closed_) read();
+  };
+  if (tls_)
+    tls_->async_read_some(asio::buffer(read_buf_), handler);
+  else
+    plain_->async_read_some(asio::buffer(read_buf_), handler);
+}
+
+void StreamConnection::on_bytes(std::size_t n) {
+  Status fed = framer_.feed(std::string_view(read_buf_.data(), n));
+  if (!fed) {
+    fail(fed.error());
+    return;
+  }
+  std::string msg;
+  auto self = shared_from_this();
+  for (;;) {
+    auto ev = framer_.next(&msg);
+    if (!ev) {
+      // framing lost (garbage, missing Content-Length): this flow cannot continue
+      fail(ev.error());
+      return;
+    }
+    switch (*ev) {
+      case sip::StreamFramer::Event::kNeedMore:
+        return;
+      case sip::StreamFramer::Event::kPing:
+        (void)send("\r\n");  // RFC 5626 section 4.4.1: pong
+        break;
+      case sip::StreamFramer::Event::kPong:
+        pong_seen_ = true;
+        if (pong_timer_) timers_.cancel(pong_timer_);
+        pong_timer_ = 0;
+        break;
+      case sip::StreamFramer::Event::kMessage:
+        owner_.deliver(std::move(msg), self);
+        if (closed_) return;
+        break;
+    }
+  }
+}
+
+Status StreamConnection::send(std::string wire) {
+  if (closed_) return make_error("transport-closed", "connection to " + target_.endpoint.to_string() + " is closed");
+  if (queue_.size() >= 256) return make_error("transport-busy", "write queue full");
+  queue_.push_back(std::move(wire));
+  if (open_ && !writing_) write_next();
+  return Ok{};
+}
+
+void StreamConnection::write_next() {
+  if (queue_.empty() || closed_) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  auto self = shared_from_this();
+  auto handler = [this, self](const boost::system::error_code& ec, std::size_t) {
+    if (closed_) return;
+    if (ec) {
+      fail(make_error("transport-failed", "write to " + target_.endpoint.to_string() + ": " + ec.message()));
+      return;
+    }
+    queue_.pop_front();
+    write_next();
+  };
+  if (tls_)
+    asio::async_write(*tls_, asio::buffer(queue_.front()), handler);
+  else
+    asio::async_write(*plain_, asio::buffer(queue_.front()), handler);
+}
+
+void StreamConnection::keepalive_tick() {
+  if (closed_) return;
+  // RFC 5626 section 4.4.1: ping = CRLFCRLF, expect a CRLF pong
+  (void)send("\r\n\r\n");
+  auto self = shared_from_this();
+  // Only a peer that has answered a ping before is expected to answer this one: servers without
+  // RFC 5626 support never pong, and their flows must not be torn down for it.
+  if (pong_seen_ && !pong_timer_)
+    pong_timer_ = timers_.schedule(owner_.config().pong_timeout, [this, self] {
+      pong_timer_ = 0;
+      fail(make_error("keepalive-timeout", "no keepalive pong from " + target_.endpoint.to_string()));
+    });
+  keepalive_timer_ = timers_.schedule(owner_.config().keepalive_interval, [this] {
+    keepalive_timer_ = 0;
+    keepalive_tick();
+  });
+}
+
+}  // namespace exphone::net

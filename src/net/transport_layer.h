@@ -1,0 +1,81 @@
+// The transport layer (RFC 3261 section 18) on one Asio event loop: a UDP socket, client
+// TCP/TLS connections with RFC 5626 keepalives, connection reuse, and bounded resources.
+// Received messages are parsed and handed up with the flow they arrived on.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "core/timer.h"
+#include "net/flow.h"
+#include "net/tls/tls_config.h"
+#include "net/tls/tls_context.h"
+#include "sip/limits.h"
+#include "sip/message.h"
+
+namespace exphone::net {
+
+struct TransportConfig {
+  tls::TlsClientConfig tls;
+  sip::Limits limits;
+  std::size_t max_connections = 32;
+  Millis connect_timeout{10000};
+  // RFC 5626 section 4.4.1 CRLF keepalive on stream flows; 0 = off. A pong must arrive within
+  // pong_timeout, else the flow is declared dead (section 4.4.1: 10 s).
+  Millis keepalive_interval{30000};
+  Millis pong_timeout{10000};
+  // Local address for the UDP socket ("0.0.0.0" / "::"), port 0 = any.
+  std::string udp_bind = "0.0.0.0";
+  std::uint16_t udp_port = 0;
+};
+
+class UdpSocket;
+class StreamConnection;
+
+class TransportLayer {
+ public:
+  using MessageHandler = std::function<void(sip::Message, FlowPtr)>;
+
+  // Fails with "tls-config" when the TLS settings are unusable. The TLS context is built at once
+  // when tls_needed (a configured TLS account), else on the first TLS connection.
+  static Result<std::unique_ptr<TransportLayer>> create(boost::asio::io_context& io, TimerService& timers,
+                                                        TransportConfig config, bool tls_needed = true);
+  ~TransportLayer();
+
+  void set_handler(MessageHandler handler) { handler_ = std::move(handler); }
+
+  // The UDP flow to `remote` (opens the UDP socket on first use).
+  Result<FlowPtr> udp_flow(const Endpoint& remote);
+
+  // An open TCP/TLS connection to the target, reusing one when it exists; `done` runs once.
+  // TLS failures carry the tls-* codes of net/tls/tls_verify.h.
+  void connect(const Target& target, std::function<void(Result<FlowPtr>)> done);
+
+  std::size_t connection_count() const;
+  bool keylog_enabled() const { return tls_ctx_ && tls_ctx_.keylog_enabled(); }
+  const TransportConfig& config() const { return config_; }
+  tls::TlsSessionCache& session_cache() { return sessions_; }
+
+  // internal: called by connections
+  void deliver(std::string bytes, FlowPtr flow);
+  void forget(StreamConnection* c);
+
+ private:
+  TransportLayer(boost::asio::io_context& io, TimerService& timers, TransportConfig config, tls::SslCtx ctx);
+  Status open_udp();
+
+  boost::asio::io_context& io_;
+  TimerService& timers_;
+  TransportConfig config_;
+  tls::SslCtx tls_ctx_;
+  tls::TlsSessionCache sessions_;
+  MessageHandler handler_;
+  std::shared_ptr<UdpSocket> udp_;
+  std::map<std::string, std::shared_ptr<StreamConnection>> connections_;  // key: proto|endpoint|name
+};
+
+}  // namespace exphone::net
