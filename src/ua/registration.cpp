@@ -1,0 +1,355 @@
+#include "ua/registration.h"
+
+#include <algorithm>
+
+#include "core/random.h"
+#include "core/text.h"
+
+namespace exphone::ua {
+
+using net::Protocol;
+using sip::HeaderId;
+using sip::Message;
+
+std::string_view to_string(RegistrationClient::State s) {
+  switch (s) {
+    case RegistrationClient::State::kIdle: return "idle";
+    case RegistrationClient::State::kRegistering: return "registering";
+    case RegistrationClient::State::kRegistered: return "registered";
+    case RegistrationClient::State::kUnregistering: return "unregistering";
+    case RegistrationClient::State::kUnregistered: return "unregistered";
+    case RegistrationClient::State::kFailed: return "failed";
+  }
+  return "idle";
+}
+
+Result<RegistrarAddress> registrar_address(const AccountSettings& a) {
+  std::string text = a.registrar.empty() ? "sip:" + a.domain : a.registrar;
+  auto uri = sip::parse_uri(text);
+  if (!uri || !uri->is_sip_or_sips())
+    return make_error("config", "registrar '" + text + "' is not a sip: or sips: URI");
+  RegistrarAddress r;
+  r.host = std::string(uri->host);
+  r.sips = uri->scheme == sip::Scheme::kSips;
+  // RFC 3263 section 4.1: an explicit transport param wins; sips implies TLS; else UDP.
+  if (a.transport) {
+    r.protocol = *a.transport;
+  } else if (auto t = uri->params.get("transport")) {
+    auto p = net::parse_protocol(*t);
+    if (!p) return make_error("config", "registrar transport '" + std::string(*t) + "' is not udp, tcp or tls");
+    r.protocol = *p;
+  } else {
+    r.protocol = r.sips ? Protocol::kTls : Protocol::kUdp;
+  }
+  if (r.sips && r.protocol != Protocol::kTls)
+    return make_error("config", "a sips: registrar needs transport tls (RFC 3261 section 26.2.2)");
+  r.port = uri->has_port ? uri->port : net::default_port(r.protocol);
+  r.request_uri = std::string(r.sips ? "sips:" : "sip:") + uri->host_port();
+  return r;
+}
+
+RegistrationClient::RegistrationClient(boost::asio::io_context& io, net::TransportLayer& transport,
+                                       txn::TransactionLayer& txns, AccountSettings settings)
+    : io_(io),
+      transport_(transport),
+      txns_(txns),
+      settings_(std::move(settings)),
+      resolver_(io),
+      digest_(settings_.auth_user.empty() ? settings_.user : settings_.auth_user, settings_.password) {
+  // section 10.2: the same Call-ID for all registrations of this UA to this registrar
+  call_id_ = random_hex(16) + "@exphone";
+  from_tag_ = random_hex(8);
+  requested_expires_ = settings_.expires;
+}
+
+RegistrationClient::~RegistrationClient() {
+  *alive_ = false;
+  auto& timers = txns_.timers();
+  if (refresh_timer_) timers.cancel(refresh_timer_);
+  if (retry_timer_) timers.cancel(retry_timer_);
+  if (flow_) flow_->on_closed = nullptr;
+}
+
+void RegistrationClient::changed() {
+  if (on_change_) on_change_(status_);
+}
+
+void RegistrationClient::start() {
+  started_ = Clock::now();
+  auto r = registrar_address(settings_);
+  if (!r) {
+    fail(r.error());
+    return;
+  }
+  registrar_ = *r;
+  status_.state = State::kRegistering;
+  status_.transport = std::string(net::to_string(registrar_.protocol));
+  resolve();
+}
+
+void RegistrationClient::resolve() {
+  boost::system::error_code ec;
+  std::string host = registrar_.host;
+  auto addr = boost::asio::ip::make_address(host, ec);
+  if (!ec) {
+    target_ = net::Target{registrar_.protocol, net::Endpoint{addr, registrar_.port}, host};
+    status_.registrar = target_->endpoint.to_string();
+    open_flow();
+    return;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  resolver_.async_resolve(host, std::to_string(registrar_.port),
+                          [this, alive, host](const boost::system::error_code& rec,
+                                              boost::asio::ip::tcp::resolver::results_type results) {
+                            if (alive.expired()) return;
+                            if (rec || results.empty()) {
+                              fail(make_error("dns-failed", "cannot resolve registrar host " + host + ": " + rec.message()));
+                              return;
+                            }
+                            auto ep = results.begin()->endpoint();
+                            target_ = net::Target{registrar_.protocol, net::Endpoint{ep.address(), ep.port()}, host};
+                            status_.registrar = target_->endpoint.to_string();
+                            open_flow();
+                          });
+}
+
+void RegistrationClient::open_flow() {
+  if (registrar_.protocol == Protocol::kUdp) {
+    auto f = transport_.udp_flow(target_->endpoint);
+    if (!f) {
+      fail(f.error());
+      return;
+    }
+    flow_ = *f;
+    send_register(requested_expires_, digest_.preemptive("REGISTER", registrar_.request_uri));
+    return;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  transport_.connect(*target_, [this, alive](Result<net::FlowPtr> r) {
+    if (alive.expired()) return;
+    if (!r) {
+      fail(r.error());
+      return;
+    }
+    flow_ = *r;
+    if (flow_->tls_info()) status_.tls = *flow_->tls_info();
+    flow_->on_closed = [this, alive](const Error& e) {
+      if (alive.expired()) return;
+      bool was_registered = status_.registered;
+      status_.registered = false;
+      flow_.reset();
+      if (status_.state == State::kUnregistering || status_.state == State::kUnregistered) return;
+      status_.error = e;
+      changed();
+      // RFC 5626 section 4.4.1: a dead flow is replaced and the binding refreshed over the new one
+      if (was_registered && settings_.recover_flows) {
+        status_.state = State::kRegistering;
+        retry_count_ = 0;
+        open_flow();
+      }
+    };
+    send_register(requested_expires_, digest_.preemptive("REGISTER", registrar_.request_uri));
+  });
+}
+
+std::string RegistrationClient::contact_uri() const {
+  net::Endpoint local = flow_ ? flow_->local() : net::Endpoint{};
+  std::string uri = std::string(registrar_.sips ? "sips:" : "sip:") + settings_.user + "@" + local.to_string();
+  if (registrar_.protocol != Protocol::kUdp) uri += ";transport=" + std::string(net::to_string(registrar_.protocol));
+  return uri;
+}
+
+void RegistrationClient::send_register(std::uint32_t expires, std::vector<DigestSession::Header> auth) {
+  if (!flow_) {
+    fail(make_error("transport-failed", "no flow to the registrar"));
+    return;
+  }
+  auto req = Message::request("REGISTER", registrar_.request_uri);
+  if (!req) {
+    fail(req.error());
+    return;
+  }
+  Message& m = *req;
+  std::string scheme = registrar_.sips ? "sips:" : "sip:";
+  std::string aor = scheme + settings_.user + "@" + settings_.domain;
+  std::string display = settings_.display_name.empty() ? "" : "\"" + settings_.display_name + "\" ";
+  m.add_header(HeaderId::kVia, "SIP/2.0/" + std::string(net::via_token(registrar_.protocol)) + " " +
+                                   flow_->local().to_string() + ";branch=" + txn::TransactionLayer::new_branch() + ";rport");
+  m.add_header(HeaderId::kMaxForwards, "70");
+  m.add_header(HeaderId::kFrom, display + "<" + aor + ">;tag=" + from_tag_);
+  m.add_header(HeaderId::kTo, display + "<" + aor + ">");
+  m.add_header(HeaderId::kCallId, call_id_);
+  m.add_header(HeaderId::kCSeq, std::to_string(++cseq_) + " REGISTER");
+  m.add_header(HeaderId::kContact, "<" + contact_uri() + ">;expires=" + std::to_string(expires));
+  m.add_header(HeaderId::kExpires, std::to_string(expires));
+  m.add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY");
+  m.add_header(HeaderId::kUserAgent, settings_.user_agent);
+  for (const auto& h : auth) m.add_header(h.name, h.value);
+  m.add_header(HeaderId::kContentLength, "0");
+  last_request_ = Message::parse(sip::serialize(m)).value();  // kept for the digest retry
+
+  net::FlowPtr flow = flow_;
+  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
+  std::weak_ptr<bool> alive = alive_;
+  txn::ClientCallbacks cb;
+  cb.on_response = [this, alive](const Message& r) {
+    if (!alive.expired()) on_response(r);
+  };
+  cb.on_timeout = [this, alive] {
+    if (!alive.expired()) fail(make_error("timeout", "no final response from the registrar " + status_.registrar));
+  };
+  cb.on_transport_error = [this, alive](const Error& e) {
+    if (!alive.expired()) fail(e);
+  };
+  auto t = txns_.send_request(std::move(m), std::move(ch), std::move(cb));
+  if (!t) fail(t.error());
+}
+
+void RegistrationClient::on_response(const Message& m) {
+  int code = m.status();
+  if (code < 200) return;
+  status_.last_status = code;
+  if (code < 300) {
+    registered(m);
+    return;
+  }
+  if (code == 401 || code == 407) {
+    auto headers = digest_.answer(m, *last_request_);
+    if (!headers) {
+      fail(headers.error());
+      return;
+    }
+    send_register(requested_expires_, std::move(*headers));
+    return;
+  }
+  if (code == 423 && interval_retries_ < 3) {
+    // section 10.2.8: retry with at least Min-Expires
+    std::optional<std::uint32_t> min_expires;
+    if (const sip::Header* min = m.find(HeaderId::kMinExpires))
+      if (auto n = sip::parse_number_header(min->value)) min_expires = *n;
+    if (min_expires && *min_expires > requested_expires_) {
+      ++interval_retries_;
+      requested_expires_ = *min_expires;
+      send_register(requested_expires_, digest_.preemptive("REGISTER", registrar_.request_uri));
+      return;
+    }
+  }
+  fail(make_error("registrar-rejected", "registrar answered " + std::to_string(code) + " " + std::string(m.reason())));
+}
+
+void RegistrationClient::registered(const Message& ok) {
+  if (status_.state == State::kUnregistering) {
+    status_.state = State::kUnregistered;
+    status_.registered = false;
+    changed();
+    if (unregister_done_) {
+      auto d = std::move(unregister_done_);
+      unregister_done_ = nullptr;
+      d();
+    }
+    return;
+  }
+  // section 10.2.4: our binding's expiry is the expires param of our Contact in the 2xx,
+  // else the Expires header, else what we asked for.
+  std::uint32_t granted = requested_expires_;
+  bool found = false;
+  std::string mine = contact_uri();
+  auto our = sip::parse_uri(mine);
+  if (auto contacts = ok.contacts(); contacts && our) {
+    for (const auto& c : *contacts) {
+      if (c.star || !sip::uri_equal(c.address.uri, *our)) continue;
+      if (auto e = c.expires()) {
+        granted = *e;
+        found = true;
+      }
+    }
+  }
+  if (!found)
+    if (auto e = ok.expires()) granted = *e;
+  if (!status_.registered && status_.registrations == 0)
+    status_.elapsed_ms = static_cast<long>(std::chrono::duration_cast<Millis>(Clock::now() - started_).count());
+  status_.registered = true;
+  status_.state = State::kRegistered;
+  status_.expires = granted;
+  status_.error.reset();
+  ++status_.registrations;
+  retry_count_ = 0;
+  if (flow_ && flow_->tls_info()) status_.tls = *flow_->tls_info();
+  schedule_refresh(granted);
+  changed();
+}
+
+void RegistrationClient::schedule_refresh(std::uint32_t expires) {
+  auto& timers = txns_.timers();
+  if (refresh_timer_) timers.cancel(refresh_timer_);
+  refresh_timer_ = 0;
+  if (expires == 0) return;
+  // Refresh well before expiry: at 85 % (half for very short intervals).
+  std::uint64_t ms = expires < 32 ? expires * 500ull : expires * 850ull;
+  refresh_timer_ = timers.schedule(Millis{ms}, [this] {
+    refresh_timer_ = 0;
+    if (!flow_ || !flow_->is_open()) {
+      open_flow();
+      return;
+    }
+    send_register(requested_expires_, digest_.preemptive("REGISTER", registrar_.request_uri));
+  });
+}
+
+void RegistrationClient::fail(Error e) {
+  if (status_.state == State::kUnregistering) {
+    status_.state = State::kUnregistered;
+    status_.error = std::move(e);
+    changed();
+    if (unregister_done_) {
+      auto d = std::move(unregister_done_);
+      unregister_done_ = nullptr;
+      d();
+    }
+    return;
+  }
+  bool recovering = status_.registrations > 0 && settings_.recover_flows;
+  status_.registered = false;
+  status_.error = std::move(e);
+  if (status_.registrations == 0)
+    status_.elapsed_ms = static_cast<long>(std::chrono::duration_cast<Millis>(Clock::now() - started_).count());
+  if (recovering && status_.error->code != "auth-failed") {
+    status_.state = State::kRegistering;
+    changed();
+    schedule_retry();
+    return;
+  }
+  status_.state = State::kFailed;
+  changed();
+}
+
+void RegistrationClient::schedule_retry() {
+  // RFC 5626 section 4.5 style backoff: 1, 2, 4 ... capped at 60 s
+  auto& timers = txns_.timers();
+  if (retry_timer_) timers.cancel(retry_timer_);
+  std::uint64_t s = std::min<std::uint64_t>(60, 1ull << std::min(retry_count_++, 6));
+  retry_timer_ = timers.schedule(Millis{s * 1000}, [this] {
+    retry_timer_ = 0;
+    if (flow_ && flow_->is_open())
+      send_register(requested_expires_, digest_.preemptive("REGISTER", registrar_.request_uri));
+    else
+      open_flow();
+  });
+}
+
+void RegistrationClient::unregister(std::function<void()> done) {
+  auto& timers = txns_.timers();
+  if (refresh_timer_) timers.cancel(refresh_timer_);
+  if (retry_timer_) timers.cancel(retry_timer_);
+  refresh_timer_ = retry_timer_ = 0;
+  if (!status_.registered || !flow_ || !flow_->is_open()) {
+    status_.state = State::kUnregistered;
+    done();
+    return;
+  }
+  status_.state = State::kUnregistering;
+  unregister_done_ = std::move(done);
+  send_register(0, digest_.preemptive("REGISTER", registrar_.request_uri));
+}
+
+}  // namespace exphone::ua

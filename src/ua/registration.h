@@ -1,0 +1,118 @@
+// Registration client (RFC 3261 section 10.2): REGISTER with digest authentication,
+// refresh before expiry, 423 handling, unregister on shutdown, and flow recovery — when the
+// TCP/TLS flow REGISTER opened dies, a new one is opened and the binding refreshed
+// (RFC 5626 section 4.4).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+#include "net/transport_layer.h"
+#include "sip/uri.h"
+#include "txn/transaction_layer.h"
+#include "ua/digest.h"
+
+namespace exphone::ua {
+
+struct AccountSettings {
+  std::string name;          // label for reports ("account 1" when empty)
+  std::string user;          // AoR user part
+  std::string auth_user;     // digest username; user when empty
+  std::string password;
+  std::string domain;        // AoR host
+  std::string display_name;
+  std::string registrar;     // "sip:pbx.example.com:5061;transport=tls", "sips:..."; sip:<domain> when empty
+  std::optional<net::Protocol> transport;  // overrides the registrar URI
+  std::uint32_t expires = 600;
+  std::string user_agent = "exphone";
+  bool recover_flows = true;  // re-open a dead TCP/TLS flow and re-register
+};
+
+// Where the registrar is, derived from the settings (RFC 3263 section 4 for the transport and
+// port choice; A/AAAA lookup of the host). NAPTR/SRV are not consulted yet.
+struct RegistrarAddress {
+  std::string host;           // as configured (certificate name for TLS)
+  std::uint16_t port = 0;
+  net::Protocol protocol = net::Protocol::kUdp;
+  bool sips = false;
+  std::string request_uri;    // "sip:host[:port]" for the Request-URI (section 10.2)
+};
+Result<RegistrarAddress> registrar_address(const AccountSettings& a);
+
+class RegistrationClient {
+ public:
+  enum class State { kIdle, kRegistering, kRegistered, kUnregistering, kUnregistered, kFailed };
+
+  struct Status {
+    State state = State::kIdle;
+    bool registered = false;
+    std::string transport;          // "udp" / "tcp" / "tls"
+    std::string registrar;          // host:port used
+    std::uint32_t expires = 0;      // granted by the registrar
+    long elapsed_ms = 0;            // from start() to the first 2xx (or the failure)
+    std::optional<net::tls::TlsPeerInfo> tls;
+    std::optional<Error> error;     // auth-failed, timeout, dns-failed, tls-*, transport-failed, registrar-rejected
+    int last_status = 0;            // last final response code
+    int registrations = 0;          // successful REGISTER transactions (initial + refreshes + recoveries)
+  };
+
+  RegistrationClient(boost::asio::io_context& io, net::TransportLayer& transport, txn::TransactionLayer& txns,
+                     AccountSettings settings);
+  ~RegistrationClient();
+
+  void start();
+  // Sends REGISTER with expires 0 and calls done when answered (or failed / timed out).
+  void unregister(std::function<void()> done);
+
+  const Status& status() const { return status_; }
+  const AccountSettings& settings() const { return settings_; }
+  void on_change(std::function<void(const Status&)> cb) { on_change_ = std::move(cb); }
+
+  // For the transport layer's handler: a request arriving on our flow (not used yet).
+  net::FlowPtr flow() const { return flow_; }
+
+ private:
+  void resolve();
+  void open_flow();
+  void send_register(std::uint32_t expires, std::vector<DigestSession::Header> auth);
+  void on_response(const sip::Message& m);
+  void fail(Error e);
+  void registered(const sip::Message& ok);
+  void schedule_refresh(std::uint32_t expires);
+  void schedule_retry();
+  void changed();
+  std::string contact_uri() const;
+
+  boost::asio::io_context& io_;
+  net::TransportLayer& transport_;
+  txn::TransactionLayer& txns_;
+  AccountSettings settings_;
+  RegistrarAddress registrar_;
+  boost::asio::ip::tcp::resolver resolver_;
+  std::optional<net::Target> target_;
+  net::FlowPtr flow_;
+  DigestSession digest_;
+  std::string call_id_;
+  std::string from_tag_;
+  std::uint32_t cseq_ = 0;
+  std::uint32_t requested_expires_ = 0;
+  int interval_retries_ = 0;
+  Status status_;
+  Clock::time_point started_;
+  TimerService::Id refresh_timer_ = 0;
+  TimerService::Id retry_timer_ = 0;
+  int retry_count_ = 0;
+  std::optional<sip::Message> last_request_;
+  std::function<void()> unregister_done_;
+  std::function<void(const Status&)> on_change_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+std::string_view to_string(RegistrationClient::State s);
+
+}  // namespace exphone::ua
