@@ -13,6 +13,12 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # peers for the side-by-side parser benchmark
   libosip2-dev libre-dev libsofia-sip-ua-dev
+  # real peers for interop tests (tests/interop: Kamailio registrar with TLS/mTLS,
+  # SIPp + sipsak as third-party REGISTER clients, openssl CLI for the test PKI and probes,
+  # python3 for the harness)
+  kamailio kamailio-tls-modules sip-tester sipsak openssl python3
+  # a device clock in 1970 for the certificate-date tests
+  faketime
 )
 
 missing=()

@@ -8,5 +8,7 @@ namespace exphone::cli {
 
 // `sip lint`, `sdp lint`. Each callback stores its exit status in exit_code.
 void add_lint_commands(CLI::App& app, int& exit_code);
+// `register`
+void add_register_command(CLI::App& app, int& exit_code);
 
 }  // namespace exphone::cli

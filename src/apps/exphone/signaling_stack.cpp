@@ -1,0 +1,46 @@
+#include "apps/exphone/signaling_stack.h"
+
+#include <iostream>
+
+#include "core/random.h"
+#include "sip/validate.h"
+
+namespace exphone::cli {
+
+Status SignalingStack::init(const phone::Config& config) {
+  bool tls_needed = false;
+  for (const auto& a : config.accounts) {
+    auto r = ua::registrar_address(a);
+    tls_needed = tls_needed || (r && r->protocol == net::Protocol::kTls);
+  }
+  auto t = net::TransportLayer::create(io, timers, config.transport, tls_needed);
+  if (!t) return t.error();
+  transport = std::move(*t);
+  txns = std::make_unique<txn::TransactionLayer>(timers, config.timers);
+  if (transport->keylog_enabled())
+    std::cerr << "WARNING: TLS key logging is ON (" << config.transport.tls.keylog_file
+              << "): anyone with that file can decrypt captured SIP signaling. Turn it off after debugging.\n";
+  std::string to_tag = random_hex(8);
+  transport->set_handler([this, to_tag](sip::Message m, net::FlowPtr flow) {
+    if (m.is_response()) {
+      txns->on_response(m);  // stray responses are dropped
+      return;
+    }
+    if (txns->match_request(m) || m.method() == "ACK") return;
+    txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
+    auto st = txns->create_server(m, std::move(ch), {});
+    if (!st) return;
+    sip::Verdict v = sip::validate(m);
+    if (!v.valid && v.response) {
+      (void)(*st)->respond(txn::make_response(m, v.response, v.reason, to_tag));
+    } else if (m.method() == "OPTIONS") {
+      (void)(*st)->respond(txn::make_response(m, 200, "OK", to_tag));
+    } else {
+      // The one-shot tools are no phone: nothing here can take a call.
+      (void)(*st)->respond(txn::make_response(m, 480, "Temporarily Unavailable", to_tag));
+    }
+  });
+  return Ok{};
+}
+
+}  // namespace exphone::cli

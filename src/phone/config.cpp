@@ -1,0 +1,209 @@
+#include "phone/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace exphone::phone {
+
+namespace {
+
+class Reader {
+ public:
+  Reader(std::string source, std::string base_dir) : source_(std::move(source)), base_(std::move(base_dir)) {}
+
+  Error error(const toml::node* n, const std::string& msg) const {
+    std::string where = source_;
+    if (n && n->source().begin) where += ":" + std::to_string(n->source().begin.line);
+    return make_error("config", where + ": " + msg);
+  }
+
+  // Every key of `t` must be in `allowed`.
+  std::optional<Error> only(const toml::table& t, const std::string& section, std::initializer_list<std::string_view> allowed) const {
+    for (auto&& [k, v] : t) {
+      bool ok = false;
+      for (auto a : allowed) ok = ok || a == k.str();
+      if (!ok) return error(&v, "unknown key '" + std::string(k.str()) + "' in " + section);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Error> str(const toml::table& t, std::string_view key, std::string& out, const std::string& section) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_string()) return error(n, section + "." + std::string(key) + " must be a string");
+    out = *n->value<std::string>();
+    return std::nullopt;
+  }
+
+  std::optional<Error> path(const toml::table& t, std::string_view key, std::string& out, const std::string& section) const {
+    if (auto e = str(t, key, out, section)) return e;
+    out = resolve(out);
+    return std::nullopt;
+  }
+
+  std::string resolve(const std::string& p) const {
+    if (p.empty() || std::filesystem::path(p).is_absolute()) return p;
+    return (std::filesystem::path(base_) / p).lexically_normal().string();
+  }
+
+  std::optional<Error> boolean(const toml::table& t, std::string_view key, bool& out, const std::string& section) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_boolean()) return error(n, section + "." + std::string(key) + " must be true or false");
+    out = *n->value<bool>();
+    return std::nullopt;
+  }
+
+  template <class T>
+  std::optional<Error> integer(const toml::table& t, std::string_view key, T& out, std::int64_t lo, std::int64_t hi,
+                               const std::string& section) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_integer()) return error(n, section + "." + std::string(key) + " must be an integer");
+    std::int64_t v = *n->value<std::int64_t>();
+    if (v < lo || v > hi)
+      return error(n, section + "." + std::string(key) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    out = static_cast<T>(v);
+    return std::nullopt;
+  }
+
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+  std::string base_;
+};
+
+std::optional<Error> read_account(const Reader& r, const toml::table& t, std::size_t index, ua::AccountSettings& a) {
+  std::string sec = "account[" + std::to_string(index) + "]";
+  if (auto e = r.only(t, sec, {"name", "user", "auth_user", "password", "domain", "display_name", "registrar",
+                               "transport", "expires"}))
+    return e;
+  for (auto [key, field] : {std::pair{"name", &a.name}, {"user", &a.user}, {"auth_user", &a.auth_user},
+                            {"password", &a.password}, {"domain", &a.domain}, {"display_name", &a.display_name},
+                            {"registrar", &a.registrar}})
+    if (auto e = r.str(t, key, *field, sec)) return e;
+  if (a.user.empty()) return r.error(&t, sec + ".user is required");
+  if (a.domain.empty()) return r.error(&t, sec + ".domain is required");
+  std::string transport;
+  if (auto e = r.str(t, "transport", transport, sec)) return e;
+  if (!transport.empty()) {
+    auto p = net::parse_protocol(transport);
+    if (!p) return r.error(t.get("transport"), sec + ".transport must be \"udp\", \"tcp\" or \"tls\"");
+    a.transport = *p;
+  }
+  if (auto e = r.integer(t, "expires", a.expires, 0, 86400 * 7, sec)) return e;
+  if (a.name.empty()) a.name = a.user + "@" + a.domain;
+  auto reg = ua::registrar_address(a);
+  if (!reg) return r.error(t.get("registrar") ? t.get("registrar") : &t, reg.error().message);
+  return std::nullopt;
+}
+
+std::optional<Error> read_tls(const Reader& r, const toml::table& t, net::tls::TlsClientConfig& c) {
+  const std::string sec = "tls";
+  if (auto e = r.only(t, sec, {"ca_files", "use_system_store", "client_cert", "client_key", "client_key_passphrase",
+                               "verify_server", "min_version", "ciphers", "ciphersuites", "keylog_file",
+                               "session_tickets"}))
+    return e;
+  if (const toml::node* n = t.get("ca_files")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return r.error(n, "tls.ca_files must be an array of file names");
+    for (const auto& item : *arr) {
+      if (!item.is_string()) return r.error(&item, "tls.ca_files entries must be strings");
+      c.ca_files.push_back(r.resolve(*item.value<std::string>()));
+    }
+  }
+  if (auto e = r.boolean(t, "use_system_store", c.use_system_store, sec)) return e;
+  if (auto e = r.path(t, "client_cert", c.client_cert, sec)) return e;
+  if (auto e = r.path(t, "client_key", c.client_key, sec)) return e;
+  if (auto e = r.str(t, "client_key_passphrase", c.client_key_passphrase, sec)) return e;
+  if (auto e = r.boolean(t, "verify_server", c.verify_server, sec)) return e;
+  if (auto e = r.str(t, "min_version", c.min_version, sec)) return e;
+  if (c.min_version != "1.2" && c.min_version != "1.3")
+    return r.error(t.get("min_version"), "tls.min_version must be \"1.2\" or \"1.3\"");
+  if (auto e = r.str(t, "ciphers", c.ciphers, sec)) return e;
+  if (auto e = r.str(t, "ciphersuites", c.ciphersuites, sec)) return e;
+  if (auto e = r.path(t, "keylog_file", c.keylog_file, sec)) return e;
+  if (auto e = r.boolean(t, "session_tickets", c.session_tickets, sec)) return e;
+  return std::nullopt;
+}
+
+std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) {
+  const std::string sec = "sip";
+  if (auto e = r.only(t, sec, {"t1_ms", "t2_ms", "t4_ms", "keepalive_interval_s", "connect_timeout_s",
+                               "max_connections", "udp_bind", "udp_port", "user_agent"}))
+    return e;
+  std::int64_t t1 = c.timers.t1.count(), t2 = c.timers.t2.count(), t4 = c.timers.t4.count();
+  if (auto e = r.integer(t, "t1_ms", t1, 50, 10000, sec)) return e;
+  if (auto e = r.integer(t, "t2_ms", t2, 100, 60000, sec)) return e;
+  if (auto e = r.integer(t, "t4_ms", t4, 100, 60000, sec)) return e;
+  if (t2 < t1) return r.error(t.get("t2_ms"), "sip.t2_ms must not be below sip.t1_ms");
+  c.timers.t1 = Millis{t1};
+  c.timers.t2 = Millis{t2};
+  c.timers.t4 = Millis{t4};
+  std::int64_t ka = c.transport.keepalive_interval.count() / 1000;
+  if (auto e = r.integer(t, "keepalive_interval_s", ka, 0, 3600, sec)) return e;
+  c.transport.keepalive_interval = Millis{ka * 1000};
+  std::int64_t ct = c.transport.connect_timeout.count() / 1000;
+  if (auto e = r.integer(t, "connect_timeout_s", ct, 1, 300, sec)) return e;
+  c.transport.connect_timeout = Millis{ct * 1000};
+  if (auto e = r.integer(t, "max_connections", c.transport.max_connections, 1, 4096, sec)) return e;
+  if (auto e = r.str(t, "udp_bind", c.transport.udp_bind, sec)) return e;
+  if (auto e = r.integer(t, "udp_port", c.transport.udp_port, 0, 65535, sec)) return e;
+  std::string ua;
+  if (auto e = r.str(t, "user_agent", ua, sec)) return e;
+  if (!ua.empty())
+    for (auto& a : c.accounts) a.user_agent = ua;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, const std::string& base_dir, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    return make_error("config", source_name + ":" + std::to_string(e.source().begin.line) + ": " +
+                                    std::string(e.description()));
+  }
+  Reader r(source_name, base_dir);
+  Config c;
+  c.source = source_name;
+  if (auto e = r.only(root, "the top level", {"account", "tls", "sip"})) return *e;
+  if (const toml::node* n = root.get("account")) {
+    const toml::array* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) return r.error(n, "account must be written as [[account]] tables");
+    std::size_t i = 0;
+    for (const auto& item : *arr) {
+      ua::AccountSettings a;
+      if (auto e = read_account(r, *item.as_table(), i++, a)) return *e;
+      c.accounts.push_back(std::move(a));
+    }
+  }
+  if (const toml::node* n = root.get("tls")) {
+    if (!n->is_table()) return r.error(n, "tls must be a table");
+    if (auto e = read_tls(r, *n->as_table(), c.transport.tls)) return *e;
+  }
+  if (const toml::node* n = root.get("sip")) {
+    if (!n->is_table()) return r.error(n, "sip must be a table");
+    if (auto e = read_sip(r, *n->as_table(), c)) return *e;
+  }
+  return c;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("config", path + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  if (text.size() > (1u << 20)) return make_error("config", path + ": larger than 1 MiB");
+  std::string base = std::filesystem::path(path).parent_path().string();
+  return parse_config(text, base.empty() ? "." : base, path);
+}
+
+}  // namespace exphone::phone

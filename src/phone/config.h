@@ -1,0 +1,28 @@
+// The device configuration: one TOML file (every key documented in docs/config.md).
+// Unknown keys and wrong types are errors with line numbers; a config either loads whole or
+// not at all. Relative file paths are resolved against the config file's folder.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "net/transport_layer.h"
+#include "txn/timers.h"
+#include "ua/registration.h"
+
+namespace exphone::phone {
+
+struct Config {
+  std::vector<ua::AccountSettings> accounts;
+  net::TransportConfig transport;  // includes [tls]
+  txn::TimerConfig timers;
+  std::string source;              // file path (for messages)
+};
+
+// Error code "config" with "FILE:LINE: ..." messages.
+Result<Config> load_config(const std::string& path);
+Result<Config> parse_config(std::string_view text, const std::string& base_dir, const std::string& source_name);
+
+}  // namespace exphone::phone

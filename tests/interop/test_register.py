@@ -1,0 +1,161 @@
+"""exphone register against a real Kamailio on loopback: UDP, TCP, TLS, mutual TLS, digest MD5
+and SHA-256, wrong password, every TLS verification failure with its error code, and flow
+recovery after the registrar restarts."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from lib.kamailio import Kamailio
+from lib.runner import Runner
+
+EXPHONE = os.environ["EXPHONE"]
+
+
+def write_config(path, port, transport, password="secret1001", user="1001", tls=None, sip=None, scheme="sip"):
+    lines = ["[[account]]", f'user = "{user}"', f'password = "{password}"', 'domain = "localhost"',
+             f'registrar = "{scheme}:127.0.0.1:{port};transport={transport}"']
+    if tls:
+        lines.append("[tls]")
+        for k, v in tls.items():
+            lines.append(f"{k} = {json.dumps(v)}")
+    if sip:
+        lines.append("[sip]")
+        for k, v in sip.items():
+            lines.append(f"{k} = {json.dumps(v)}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def register(config, *extra, timeout=30, env=None, prefix=()):
+    cmd = list(prefix) + [EXPHONE, "register", "--config", config, "--json", "--timeout", "20", *extra]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    try:
+        report = json.loads(p.stdout) if p.stdout.strip() else {}
+    except json.JSONDecodeError:
+        raise AssertionError(f"stdout is not JSON: {p.stdout!r} stderr={p.stderr!r}")
+    return p.returncode, report, p.stderr
+
+
+def expect_ok(config, kam=None, user="1001", **kw):
+    rc, rep, err = register(config, "--keep", **kw)
+    assert rc == 0, f"exit {rc}: {err} {rep}"
+    acc = rep["accounts"][0]
+    assert acc["registered"] is True and acc["expires"] > 0, acc
+    if kam is not None:
+        assert kam.wait_registered(user, timeout=5), "Kamailio has no binding"
+        kam.unregister(user)
+    return acc
+
+
+def expect_error(config, code, **kw):
+    rc, rep, err = register(config, **kw)
+    assert rc != 0, f"expected failure {code}, got success {rep}"
+    assert f"error: {code}:" in err, f"expected {code}, stderr={err!r}"
+    assert rep.get("error", {}).get("code") == code, rep
+    return rep, err
+
+
+def main():
+    r = Runner("register interop")
+    tmp = tempfile.mkdtemp(prefix="exphone-reg-")
+    try:
+        with Kamailio(tmp) as kam:
+            ca = kam.ca_file
+            c = lambda name, *a, **k: write_config(os.path.join(tmp, name + ".toml"), *a, **k)
+
+            r.check("udp register with MD5 digest",
+                    lambda: expect_ok(c("udp", kam.udp_port, "udp"), kam))
+            r.check("tcp register", lambda: expect_ok(c("tcp", kam.tcp_port, "tcp"), kam))
+
+            def tls_ok():
+                acc = expect_ok(c("tls", kam.tls_port, "tls", tls={"ca_files": [ca]}), kam)
+                t = acc["tls"]
+                assert t["verified"] is True, t
+                assert t["version"] in ("TLSv1.2", "TLSv1.3"), t
+                assert "127.0.0.1" in t["peer_names"], t
+                assert "CN=localhost" in t["peer_subject"], t
+            r.check("tls register, server verified", tls_ok)
+
+            def unregister_on_exit():
+                rc, rep, err = register(c("unreg", kam.udp_port, "udp"))
+                assert rc == 0, err
+                assert not kam.registered("1001"), "binding left behind after a clean exit"
+            r.check("clean exit removes the binding", unregister_on_exit)
+
+            r.check("wrong password -> auth-failed",
+                    lambda: expect_error(c("badpw", kam.udp_port, "udp", password="wrong"), "auth-failed"))
+
+            crt, key = kam.cert("client1001")
+            r.check("mutual TLS with the device certificate",
+                    lambda: expect_ok(c("mtls", kam.mtls_port, "tls",
+                                        tls={"ca_files": [ca], "client_cert": crt, "client_key": key}), kam))
+            r.check("mutual TLS without a device certificate -> tls-client-cert-required",
+                    lambda: expect_error(c("mtls-none", kam.mtls_port, "tls", tls={"ca_files": [ca]}),
+                                         "tls-client-cert-required"))
+            rcrt, rkey = kam.cert("client1001-rogue")
+            r.check("mutual TLS with a certificate from another CA is refused",
+                    lambda: expect_error(c("mtls-rogue", kam.mtls_port, "tls",
+                                           tls={"ca_files": [ca], "client_cert": rcrt, "client_key": rkey}),
+                                         "tls-client-cert-required"))
+
+            rogue_ca = os.path.join(str(kam.certs_dir), "rogue-ca.crt")
+            r.check("unknown CA -> tls-unknown-ca",
+                    lambda: expect_error(c("unknownca", kam.tls_port, "tls", tls={"ca_files": [rogue_ca]}),
+                                         "tls-unknown-ca"))
+
+            def case(cert, code, check_msg=None):
+                def run():
+                    kam.restart(server_cert=cert)
+                    rep, err = expect_error(c("neg-" + cert, kam.tls_port, "tls", tls={"ca_files": [ca]}), code)
+                    if check_msg:
+                        assert check_msg in err, f"{check_msg!r} not in {err!r}"
+                return run
+            r.check("missing intermediate -> tls-unknown-ca naming the intermediate",
+                    case("server-leafonly", "tls-unknown-ca", "Intermediate"))
+            r.check("expired -> tls-expired", case("server-expired", "tls-expired"))
+            r.check("not yet valid -> tls-not-yet-valid", case("server-notyetvalid", "tls-not-yet-valid", "NTP"))
+            r.check("SAN mismatch -> tls-name-mismatch", case("server-wrongsan", "tls-name-mismatch", "other.example"))
+            r.check("self-signed -> tls-self-signed", case("server-selfsigned", "tls-self-signed"))
+
+            def device_clock_1970():
+                if not shutil.which("faketime"):
+                    raise AssertionError("faketime (libfaketime) is not installed")
+                kam.restart(server_cert="server")
+                env = dict(os.environ, FAKETIME_DONT_FAKE_MONOTONIC="1")
+                rep, err = expect_error(c("clock", kam.tls_port, "tls", tls={"ca_files": [ca]}), "tls-not-yet-valid",
+                                        prefix=("faketime", "1970-01-02 00:00:00"), env=env)
+                assert "1970" in err, err
+            r.check("device clock in 1970 -> tls-not-yet-valid showing the clock", device_clock_1970)
+
+            def flow_recovery():
+                kam.restart(server_cert="server")
+                cfg = c("recover", kam.tls_port, "tls", tls={"ca_files": [ca]}, sip={"keepalive_interval_s": 2})
+                p = subprocess.Popen([EXPHONE, "register", "--config", cfg, "--hold", "25", "--json"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                try:
+                    assert kam.wait_registered("1001", timeout=10), "never registered"
+                    kam.restart()  # drops the TLS connection and every binding
+                    assert not kam.registered("1001")
+                    t0 = time.monotonic()
+                    assert kam.wait_registered("1001", timeout=10), "did not re-register after the registrar restart"
+                    print(f"  re-registered {time.monotonic() - t0:.1f} s after the restart")
+                finally:
+                    p.terminate()
+                    p.wait(timeout=10)
+            r.check("TLS flow dies with the registrar -> re-registered", flow_recovery)
+
+        with Kamailio(tempfile.mkdtemp(dir=tmp), digest_algorithm="SHA-256") as kam256:
+            r.check("SHA-256 digest (RFC 8760)",
+                    lambda: expect_ok(write_config(os.path.join(tmp, "sha.toml"), kam256.udp_port, "udp"), kam256))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    r.finish()
+
+
+if __name__ == "__main__":
+    main()
