@@ -5,8 +5,8 @@
 namespace exphone::sip {
 
 std::string_view Message::keep(std::string_view text) {
-  owned_.emplace_back(text);
-  return owned_.back();
+  owned_.push_back(std::make_unique<std::string>(text));
+  return *owned_.back();
 }
 
 const Header* Message::find(HeaderId id) const {
@@ -33,8 +33,13 @@ Result<std::vector<std::string_view>> Message::values(HeaderId id) const {
   std::vector<std::string_view> out;
   for (const auto& h : headers_) {
     if (h.id != id) continue;
-    if (!is_list_header(id)) {
-      out.push_back(h.value);
+    if (!is_list_header(id) || (h.value.find(',') == std::string_view::npos && h.value.find('(') == std::string_view::npos &&
+                                h.value.find('"') == std::string_view::npos)) {
+      if (h.value.empty() && is_list_header(id))
+        return make_error("sip-bad-list", std::string(header_name(id)) + ": empty element in header list");
+      if (out.size() >= limits_.max_list_items)
+        return make_error("sip-too-many-values", std::string(header_name(id)) + ": too many values");
+      out.push_back(h.value);  // already trimmed by the parser
       continue;
     }
     auto items = split_list(h.value, limits_.max_list_items);

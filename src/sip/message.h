@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,7 +99,7 @@ class Message {
   std::string_view keep(std::string_view text);  // copies into owned storage
 
   std::unique_ptr<std::string> buffer_;   // the parsed bytes
-  std::deque<std::string> owned_;         // text added after parsing (deque: stable addresses)
+  std::vector<std::unique_ptr<std::string>> owned_;  // text added after parsing (stable addresses)
   Limits limits_;
 
   std::string_view method_;

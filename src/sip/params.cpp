@@ -40,6 +40,7 @@ std::size_t skip_lws(std::string_view s, std::size_t i) {
 Result<Params> Params::parse(std::string_view s, bool header_syntax, std::size_t max_params,
                              std::size_t* consumed) {
   Params p;
+  if (s.size() > UINT16_MAX) return make_error("sip-too-long", "parameters longer than 65535 bytes", 0);
   std::size_t i = header_syntax ? skip_lws(s, 0) : 0;
   std::size_t start = i;
   std::size_t end = i;
@@ -51,21 +52,29 @@ Result<Params> Params::parse(std::string_view s, bool header_syntax, std::size_t
     std::size_t n0 = i;
     while (i < s.size() && is_token_char(s[i])) ++i;
     if (i == n0) return make_error("sip-bad-param", "empty parameter name", n0);
+    Slot slot;
+    slot.name_off = static_cast<std::uint16_t>(n0 - start);
+    slot.name_len = static_cast<std::uint16_t>(i - n0);
     std::size_t j = header_syntax ? skip_lws(s, i) : i;
+    std::size_t v0 = i;
     if (j < s.size() && s[j] == '=') {
+      slot.has_value = true;
       i = header_syntax ? skip_lws(s, j + 1) : j + 1;
+      v0 = i;
       if (i < s.size() && s[i] == '"' && header_syntax) {
         std::size_t q = skip_quoted(s, i);
         if (q == std::string_view::npos) return make_error("sip-bad-param", "unterminated quoted parameter value", i);
         i = q;
       } else {
-        std::size_t v0 = i;
         while (i < s.size() && (is_value_char(s[i], header_syntax) ||
                                 (s[i] == '%' && !header_syntax)))
           ++i;
         if (i == v0) return make_error("sip-bad-param", "empty parameter value", v0);
       }
+      slot.value_off = static_cast<std::uint16_t>(v0 - start);
+      slot.value_len = static_cast<std::uint16_t>(i - v0);
     }
+    if (p.count_ < kIndexed) p.index_[p.count_] = slot;
     ++p.count_;
     end = i;
     if (header_syntax) i = skip_lws(s, i);
@@ -104,6 +113,14 @@ bool Params::next(std::size_t& pos, Param& out) const {
 }
 
 std::optional<std::string_view> Params::get(std::string_view name) const {
+  if (count_ <= kIndexed) {
+    for (std::size_t i = 0; i < count_; ++i) {
+      const Slot& e = index_[i];
+      if (e.name_len == name.size() && text::iequals(raw_.substr(e.name_off, e.name_len), name))
+        return raw_.substr(e.value_off, e.value_len);
+    }
+    return std::nullopt;
+  }
   std::size_t pos = 0;
   Param p;
   while (next(pos, p))

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,10 @@ class Params {
   // Calls f(const Param&) for each parameter in order.
   template <class F>
   void for_each(F&& f) const {
+    if (count_ <= kIndexed) {
+      for (std::size_t i = 0; i < count_; ++i) f(at(i));
+      return;
+    }
     std::size_t pos = 0;
     Param p;
     while (next(pos, p)) f(p);
@@ -45,9 +50,21 @@ class Params {
 
  private:
   bool next(std::size_t& pos, Param& out) const;
+  Param at(std::size_t i) const {
+    const Slot& e = index_[i];
+    return Param{raw_.substr(e.name_off, e.name_len), raw_.substr(e.value_off, e.value_len), e.has_value};
+  }
 
+  // The first parameters are indexed while parsing (offsets into raw_), so a lookup compares
+  // names only; beyond kIndexed, lookups scan raw_.
+  static constexpr std::size_t kIndexed = 8;
+  struct Slot {
+    std::uint16_t name_off = 0, name_len = 0, value_off = 0, value_len = 0;
+    bool has_value = false;
+  };
   std::string_view raw_;  // ";a=b;c" (already validated)
   std::size_t count_ = 0;
+  Slot index_[kIndexed];
 };
 
 // Removes surrounding quotes and \-escapes of a quoted-string (RFC 3261 section 25.1); returns

@@ -25,6 +25,13 @@ bool valid_line(std::string_view s) {
 // A header value may carry any octet but CR/LF as a quoted-pair inside a quoted-string
 // (section 25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)); controls elsewhere are refused.
 bool valid_value(std::string_view s) {
+  // Fast path: no control byte at all (the common case) needs no quote tracking.
+  bool any_control = false;
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    any_control |= (c < 0x20 && c != '\t') | (c == 0x7f);
+  }
+  if (!any_control) return true;
   bool quoted = false;
   for (std::size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);

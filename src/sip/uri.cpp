@@ -203,12 +203,11 @@ Result<Uri> parse_sip(Uri u, std::string_view rest, std::size_t offset, std::siz
 
 std::string Uri::host_port() const {
   std::string s;
-  if (host_type == HostType::kIPv6) {
-    s = "[" + std::string(host) + "]";
-  } else {
-    s = std::string(host);
-  }
-  if (has_port) s += ":" + std::to_string(port);
+  s.reserve(host.size() + 8);
+  if (host_type == HostType::kIPv6) s.push_back('[');
+  s.append(host);
+  if (host_type == HostType::kIPv6) s.push_back(']');
+  if (has_port) s.append(":").append(std::to_string(port));
   return s;
 }
 
