@@ -9,14 +9,17 @@ std::string to_lower(std::string_view s) {
 }
 
 std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max) {
+  // Up to 19 decimal digits always fit in 64 bits, so the range check can wait until the end;
+  // only a 20-digit number needs overflow checks.
   if (s.empty() || s.size() > 20) return std::nullopt;
   std::uint64_t v = 0;
   for (char c : s) {
     if (!is_digit(c)) return std::nullopt;
     std::uint64_t d = static_cast<std::uint64_t>(c - '0');
-    if (v > (max - d) / 10) return std::nullopt;
-    v = v * 10 + d;
+    if (s.size() == 20 && (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, d, &v))) return std::nullopt;
+    if (s.size() < 20) v = v * 10 + d;
   }
+  if (v > max) return std::nullopt;
   return v;
 }
 

@@ -1,6 +1,7 @@
 #include "sip/header_id.h"
 
 #include <array>
+#include <cstring>
 
 #include "core/text.h"
 
@@ -101,36 +102,61 @@ HeaderId compact(char c) {
   }
 }
 
-// Buckets by first letter so a lookup compares against a handful of names at most.
+// Index by (length, first letter): almost every cell holds one name, so a lookup is one table
+// read and one case-insensitive compare.
+constexpr std::size_t kMaxLen = 24;
 struct Index {
-  std::array<std::array<std::uint8_t, 12>, 26> ids{};
-  std::array<std::uint8_t, 26> count{};
+  std::array<std::array<std::array<std::uint8_t, 3>, 26>, kMaxLen + 1> ids{};
 };
 
 constexpr Index make_index() {
   Index ix{};
   for (std::size_t i = 1; i < kEntries.size(); ++i) {
-    char c = kEntries[i].name[0];
-    int b = (c >= 'a' ? c - 'a' : c - 'A');
-    ix.ids[static_cast<std::size_t>(b)][ix.count[static_cast<std::size_t>(b)]++] =
-        static_cast<std::uint8_t>(i);
+    std::string_view n = kEntries[i].name;
+    char c = n[0];
+    std::size_t b = static_cast<std::size_t>(c >= 'a' ? c - 'a' : c - 'A');
+    auto& cell = ix.ids[n.size()][b];
+    std::size_t k = 0;
+    while (cell[k] != 0) ++k;  // a fourth collision fails to compile (out of bounds)
+    cell[k] = static_cast<std::uint8_t>(i);
   }
   return ix;
 }
 
 constexpr Index kIndex = make_index();
 
+// Case-insensitive equality for two RFC 3261 tokens of equal length: OR-ing 0x20 folds case for
+// letters and changes no other token character into another one ('_' becomes DEL, which is
+// not a token character).
+bool token_iequals(std::string_view a, std::string_view b) {
+  std::size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if ((x | 0x2020202020202020ull) != (y | 0x2020202020202020ull)) return false;
+  }
+  for (; i < a.size(); ++i)
+    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+  return true;
+}
+
 }  // namespace
 
 HeaderId lookup_header(std::string_view name) {
+  return text::is_token(name) ? lookup_token_header(name) : HeaderId::kOther;
+}
+
+HeaderId lookup_token_header(std::string_view name) {
   if (name.empty()) return HeaderId::kOther;
   if (name.size() == 1) return compact(name[0]);
+  if (name.size() > kMaxLen) return HeaderId::kOther;
   char c = text::to_lower(name[0]);
   if (c < 'a' || c > 'z') return HeaderId::kOther;
-  std::size_t b = static_cast<std::size_t>(c - 'a');
-  for (std::size_t k = 0; k < kIndex.count[b]; ++k) {
-    const Entry& e = kEntries[kIndex.ids[b][k]];
-    if (e.name.size() == name.size() && text::iequals(e.name, name)) return e.id;
+  const auto& cell = kIndex.ids[name.size()][static_cast<std::size_t>(c - 'a')];
+  for (std::uint8_t id : cell) {
+    if (id == 0) break;
+    if (token_iequals(kEntries[id].name, name)) return kEntries[id].id;
   }
   return HeaderId::kOther;
 }

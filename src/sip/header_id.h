@@ -21,6 +21,8 @@ enum class HeaderId : std::uint8_t {
 
 // Looks a header name up, case-insensitively, including compact forms ("v", "i", "m"...).
 HeaderId lookup_header(std::string_view name);
+// The same for a name already known to be an RFC 3261 token (the parser checked it).
+HeaderId lookup_token_header(std::string_view token);
 
 // The canonical (long, RFC-cased) name, e.g. "Call-ID"; empty for kOther.
 std::string_view header_name(HeaderId id);

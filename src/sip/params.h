@@ -57,7 +57,7 @@ class Params {
 
   // The first parameters are indexed while parsing (offsets into raw_), so a lookup compares
   // names only; beyond kIndexed, lookups scan raw_.
-  static constexpr std::size_t kIndexed = 8;
+  static constexpr std::size_t kIndexed = 6;
   struct Slot {
     std::uint16_t name_off = 0, name_len = 0, value_off = 0, value_len = 0;
     bool has_value = false;

@@ -1,5 +1,6 @@
 // RFC 3261 section 7 message parsing: start line, header index, body framed by Content-Length.
 // One pass over the bytes; header values are views into the message's own buffer.
+#include <cstdint>
 #include <cstring>
 
 #include "core/text.h"
@@ -55,6 +56,64 @@ bool valid_version(std::string_view v) {
   std::size_t d1 = ++i;
   while (i < v.size() && is_digit(v[i])) ++i;
   return i != d1 && i == v.size();
+}
+
+// Bytes that stop the line scanner: LF, CR and the other controls (HTAB excepted), DEL.
+struct StopTable {
+  bool v[256] = {};
+  constexpr StopTable() {
+    for (int c = 0; c < 0x20; ++c) v[c] = c != '\t';
+    v[0x7f] = true;
+  }
+};
+constexpr StopTable kStop{};
+
+// One header line: its text without the line end, where the next line starts, and whether a
+// control byte occurs inside it. One pass over the bytes, no second validation pass.
+struct LineScan {
+  std::size_t end = 0;   // index of the line's CR or LF
+  std::size_t next = 0;  // index after the LF
+  bool control = false;
+  bool complete = false;
+};
+
+// 16 bytes at a time: true when any byte is a stop byte (< 0x20 except HTAB, or DEL).
+// GCC/Clang vector extensions: portable, and SSE2/NEON where available.
+typedef unsigned char Bytes16 __attribute__((vector_size(16)));
+inline bool block_has_stop(const unsigned char* p) {
+  Bytes16 v;
+  std::memcpy(&v, p, 16);
+  Bytes16 stop = ((v < 0x20) & (v != '\t')) | (v == 0x7f);
+  std::uint64_t a, b;
+  std::memcpy(&a, &stop, 8);
+  std::memcpy(&b, reinterpret_cast<const char*>(&stop) + 8, 8);
+  return (a | b) != 0;
+}
+
+inline LineScan scan_line(std::string_view s, std::size_t from) {
+  LineScan r;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t i = from;
+  const std::size_t n = s.size();
+  for (;;) {
+    while (i + 16 <= n && !block_has_stop(p + i)) i += 16;
+    while (i < n && !kStop.v[p[i]]) ++i;
+    if (i >= n) return r;
+    if (p[i] == '\n') {
+      r.end = i;
+      r.next = i + 1;
+      break;
+    }
+    if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') {
+      r.end = i;
+      r.next = i + 2;
+      break;
+    }
+    r.control = true;
+    ++i;
+  }
+  r.complete = true;
+  return r;
 }
 
 }  // namespace
@@ -160,26 +219,27 @@ struct MessageParser {
     m.headers_.reserve(16);
     for (;;) {
       if (pos >= s.size()) return fail("sip-truncated", "header section not terminated by an empty line", pos);
-      auto line = line_at(pos, next);
-      if (!line) return fail("sip-truncated", "header section not terminated by an empty line", pos);
-      if (line->empty()) {
-        pos = next;
+      LineScan ls = scan_line(s, pos);
+      if (!ls.complete) return fail("sip-truncated", "header section not terminated by an empty line", pos);
+      if (ls.end == pos) {
+        pos = ls.next;
         break;
       }
       std::size_t line_off = pos;
-      if ((*line)[0] == ' ' || (*line)[0] == '\t')
+      if (s[pos] == ' ' || s[pos] == '\t')
         return fail("sip-bad-header", "continuation line without a header before it", line_off);
       // Gather folded continuation lines (section 7.3.1: a line starting with SP/HTAB continues).
-      std::size_t end_next = next;
-      std::size_t line_end = line_off + line->size();
+      std::size_t end_next = ls.next;
+      std::size_t line_end = ls.end;
       bool folded = false;
+      bool control = ls.control;
       while (end_next < s.size() && (s[end_next] == ' ' || s[end_next] == '\t')) {
-        std::size_t n2 = 0;
-        auto cont = line_at(end_next, n2);
-        if (!cont) return fail("sip-truncated", "header section not terminated by an empty line", end_next);
+        LineScan cont = scan_line(s, end_next);
+        if (!cont.complete) return fail("sip-truncated", "header section not terminated by an empty line", end_next);
         folded = true;
-        line_end = end_next + cont->size();
-        end_next = n2;
+        control = control || cont.control;
+        line_end = cont.end;
+        end_next = cont.next;
       }
       std::string_view raw = s.substr(line_off, line_end - line_off);
       if (raw.size() > limits.max_header_line)
@@ -214,9 +274,9 @@ struct MessageParser {
       } else {
         value = text::trim(value);
       }
-      if (!valid_value(value))
+      if (control && !valid_value(value))
         return fail("sip-bad-header", "control character in header '" + std::string(name) + "'", line_off);
-      HeaderId id = lookup_header(name);
+      HeaderId id = lookup_token_header(name);
       if (id == HeaderId::kContentLength) note_content_length(value, line_off);
       m.headers_.push_back(Header{name, value, id});
       pos = end_next;

@@ -17,44 +17,44 @@ using text::is_hex;
 
 namespace {
 
-// RFC 3261 section 25.1: unreserved = alphanum / mark
-bool is_unreserved(char c) {
-  if (is_alnum(c)) return true;
-  switch (c) {
-    case '-': case '_': case '.': case '!': case '~': case '*': case '\'': case '(': case ')':
-      return true;
-    default:
-      return false;
-  }
-}
+// Character classes of RFC 3261 section 25.1 as bit masks in one table, so the URI scanners
+// do one load per byte.
+enum : std::uint8_t {
+  kUser = 1,      // unreserved / user-unreserved ("&=+$,;?/")
+  kPassword = 2,  // unreserved / "&=+$,"
+  kHeader = 4,    // unreserved / hnv-unreserved ("[]/?:+$") and the "=&" that separate them
+  kParam = 8,     // unreserved / param-unreserved ("[]/:&+$") and the ";=" that separate them
+  kHost = 16,     // alphanum / "-" / "." (and "_", seen in real deployments)
+};
 
-// user-unreserved = "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"
-bool is_user_char(char c) {
-  return is_unreserved(c) || c == '&' || c == '=' || c == '+' || c == '$' || c == ',' ||
-         c == ';' || c == '?' || c == '/';
-}
-
-// password = *( unreserved / escaped / "&" / "=" / "+" / "$" / "," )
-bool is_password_char(char c) {
-  return is_unreserved(c) || c == '&' || c == '=' || c == '+' || c == '$' || c == ',';
-}
-
-// hnv-unreserved = "[" / "]" / "/" / "?" / ":" / "+" / "$"; hname/hvalue also allow unreserved
-bool is_header_char(char c) {
-  return is_unreserved(c) || c == '[' || c == ']' || c == '/' || c == '?' || c == ':' ||
-         c == '+' || c == '$' || c == '=' || c == '&';
-}
-
-// Checks that every char is allowed or a well-formed %HH escape.
-template <class Pred>
-bool valid_escaped(std::string_view s, Pred allowed) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
-      i += 2;
-    } else if (!allowed(s[i])) {
-      return false;
+struct UriTable {
+  std::uint8_t v[256] = {};
+  constexpr UriTable() {
+    auto add = [this](const char* chars, std::uint8_t mask) {
+      for (const char* c = chars; *c; ++c) v[static_cast<unsigned char>(*c)] |= mask;
+    };
+    for (int c = 0; c < 256; ++c) {
+      bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (alnum) v[c] = kUser | kPassword | kHeader | kParam | kHost;
     }
+    const char* mark = "-_.!~*'()";
+    add(mark, kUser | kPassword | kHeader | kParam);
+    add("&=+$,;?/", kUser);
+    add("&=+$,", kPassword);
+    add("[]/?:+$=&", kHeader);
+    add("[]/:&+$;=", kParam);
+    add("-._", kHost);
+  }
+};
+constexpr UriTable kUri{};
+
+// Checks that every char is in `mask` or a well-formed %HH escape.
+bool valid_escaped(std::string_view s, std::uint8_t mask) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (kUri.v[p[i]] & mask) continue;
+    if (p[i] != '%' || i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+    i += 2;
   }
   return true;
 }
@@ -64,17 +64,26 @@ bool valid_hostname(std::string_view h) {
   // Lenient on label shape (underscores appear in real deployments), strict on the alphabet.
   if (h.empty() || h.size() > 255) return false;
   for (char c : h)
-    if (!is_alnum(c) && c != '-' && c != '.' && c != '_') return false;
+    if (!(kUri.v[static_cast<unsigned char>(c)] & kHost)) return false;
   return h.front() != '.' && h.front() != '-';
 }
 
+// IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each 0-255 (the dotted-quad
+// form inet_pton accepts: no leading zeros beyond a single 0 are rejected there either).
 bool valid_ipv4(std::string_view h) {
-  if (h.size() > 15) return false;
-  char buf[16];
-  std::memcpy(buf, h.data(), h.size());
-  buf[h.size()] = '\0';
-  in_addr a{};
-  return inet_pton(AF_INET, buf, &a) == 1;
+  int parts = 0;
+  std::size_t i = 0;
+  while (i <= h.size()) {
+    std::size_t d0 = i;
+    unsigned v = 0;
+    while (i < h.size() && is_digit(h[i]) && i - d0 < 3) v = v * 10 + static_cast<unsigned>(h[i++] - '0');
+    if (i == d0 || v > 255) return false;
+    ++parts;
+    if (i == h.size()) break;
+    if (h[i] != '.' || parts == 4) return false;
+    ++i;
+  }
+  return parts == 4;
 }
 
 bool valid_ipv6(std::string_view h) {
@@ -135,12 +144,12 @@ Result<Uri> parse_sip(Uri u, std::string_view rest, std::size_t offset, std::siz
     u.user = userinfo.substr(0, colon);
     u.has_user = true;
     if (u.user.empty()) return make_error("sip-bad-uri", "empty user part before '@'", offset);
-    if (!valid_escaped(u.user, is_user_char))
+    if (!valid_escaped(u.user, kUser))
       return make_error("sip-bad-uri", "invalid character or escape in URI user part", offset);
     if (colon != std::string_view::npos) {
       u.password = userinfo.substr(colon + 1);
       u.has_password = true;
-      if (!valid_escaped(u.password, is_password_char))
+      if (!valid_escaped(u.password, kPassword))
         return make_error("sip-bad-uri", "invalid character in URI password", offset + colon + 1);
     }
     i = at + 1;
@@ -183,14 +192,11 @@ Result<Uri> parse_sip(Uri u, std::string_view rest, std::size_t offset, std::siz
   i += used;
   if (has_duplicate(u.params))
     return make_error("sip-bad-uri", "a URI parameter appears twice (RFC 3261 section 19.1.1)", offset + i);
-  if (!valid_escaped(u.params.raw(), [](char c) {
-        return is_unreserved(c) || c == ';' || c == '=' || c == '[' || c == ']' || c == '/' ||
-               c == ':' || c == '&' || c == '+' || c == '$';
-      }))
+  if (!valid_escaped(u.params.raw(), kParam))
     return make_error("sip-bad-uri", "invalid escape in URI parameters", offset + i);
   if (i < rest.size() && rest[i] == '?') {
     u.headers = rest.substr(i + 1);
-    if (u.headers.empty() || !valid_escaped(u.headers, is_header_char))
+    if (u.headers.empty() || !valid_escaped(u.headers, kHeader))
       return make_error("sip-bad-uri", "invalid URI headers", offset + i);
     i = rest.size();
   }

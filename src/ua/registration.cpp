@@ -50,8 +50,7 @@ Result<RegistrarAddress> registrar_address(const AccountSettings& a) {
 
 RegistrationClient::RegistrationClient(boost::asio::io_context& io, net::TransportLayer& transport,
                                        txn::TransactionLayer& txns, AccountSettings settings)
-    : io_(io),
-      transport_(transport),
+    : transport_(transport),
       txns_(txns),
       settings_(std::move(settings)),
       resolver_(io),

@@ -88,7 +88,6 @@ class RegistrationClient {
   void changed();
   std::string contact_uri() const;
 
-  boost::asio::io_context& io_;
   net::TransportLayer& transport_;
   txn::TransactionLayer& txns_;
   AccountSettings settings_;

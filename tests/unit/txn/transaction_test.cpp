@@ -133,8 +133,9 @@ TEST(ClientTransaction, InviteNon2xxSendsAckAndResendsItOnRetransmission) {
   EXPECT_TRUE(layer.on_response(response(486, "INVITE")));
   EXPECT_EQ(wire.sent.size(), 3u);
   EXPECT_EQ(wire.sent[2], wire.sent[1]);
-  timers.advance(Millis{32001});  // Timer D
-  EXPECT_EQ((*t)->state(), ClientTransaction::State::kTerminated);
+  EXPECT_EQ((*t)->state(), ClientTransaction::State::kCompleted);
+  timers.advance(Millis{32001});  // Timer D: terminated and removed
+  EXPECT_EQ(layer.client_count(), 0u);
 }
 
 TEST(ClientTransaction, Invite2xxGoesToAcceptedAndPassesRetransmissions) {
