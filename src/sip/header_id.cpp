@@ -136,9 +136,12 @@ bool token_iequals(std::string_view a, std::string_view b) {
     std::memcpy(&y, b.data() + i, 8);
     if ((x | 0x2020202020202020ull) != (y | 0x2020202020202020ull)) return false;
   }
-  for (; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  return true;
+  std::size_t rest = a.size() - i;
+  if (rest == 0) return true;
+  std::uint64_t x = 0, y = 0;  // zero padding compares equal on both sides
+  std::memcpy(&x, a.data() + i, rest);
+  std::memcpy(&y, b.data() + i, rest);
+  return (x | 0x2020202020202020ull) == (y | 0x2020202020202020ull);
 }
 
 }  // namespace

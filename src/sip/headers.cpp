@@ -116,9 +116,8 @@ Result<Via> parse_via(std::string_view value, const Limits& limits) {
     i = j;
   }
   std::size_t used = 0;
-  auto params = Params::parse(s.substr(i), true, limits.max_params, &used);
-  if (!params) return header_error("sip-bad-via", "Via parameters: " + params.error().message, i);
-  v.params = *params;
+  if (auto e = Params::parse_into(v.params, s.substr(i), true, limits.max_params, &used))
+    return header_error("sip-bad-via", "Via parameters: " + e->message, i);
   i += used;
   if (i != s.size()) return header_error("sip-bad-via", "unexpected text after Via parameters", i);
   // via-ttl = 0-255, via-received = IPv4address / IPv6address (section 25.1); branch is a token
@@ -176,9 +175,8 @@ Result<NameAddr> parse_name_addr(std::string_view value, const Limits& limits) {
     i = semi == std::string_view::npos ? s.size() : semi;
   }
   std::size_t used = 0;
-  auto params = Params::parse(s.substr(i), true, limits.max_params, &used);
-  if (!params) return header_error("sip-bad-name-addr", "header parameters: " + params.error().message, i);
-  na.params = *params;
+  if (auto e = Params::parse_into(na.params, s.substr(i), true, limits.max_params, &used))
+    return header_error("sip-bad-name-addr", "header parameters: " + e->message, i);
   if (i + used != s.size()) return header_error("sip-bad-name-addr", "unexpected text after address", i + used);
   if (auto tag = na.params.get("tag"); tag && !text::is_token(*tag))
     return header_error("sip-bad-name-addr", "tag is not a token", i);

@@ -76,23 +76,32 @@ Result<std::vector<T>> parse_all(const Message& m, HeaderId id, F&& parse) {
   return out;
 }
 
+// Parses the single header `id`; on failure, prefixes the error with the header name. The
+// success path returns the parser's Result itself (no copy of the parsed value).
 template <class T, class F>
 Result<T> parse_single(const Message& m, HeaderId id, F&& parse) {
   const Header* h = m.find(id);
   if (!h) return make_error("sip-missing-header", "missing " + std::string(header_name(id)) + " header");
-  auto r = parse(h->value);
-  if (!r) {
-    Error e = r.error();
-    e.message = std::string(header_name(id)) + ": " + e.message;
-    return e;
-  }
-  return std::move(*r);
+  Result<T> r = parse(h->value);
+  if (!r) return make_error(r.error().code, std::string(header_name(id)) + ": " + r.error().message, r.error().offset);
+  return r;
 }
 
 }  // namespace
 
 Result<std::vector<Via>> Message::vias() const {
-  return parse_all<Via>(*this, HeaderId::kVia, [&](std::string_view v) { return parse_via(v, limits_); });
+  // The common case — one Via value per line — parses straight from the header index.
+  std::vector<Via> out;
+  for (const auto& h : headers_) {
+    if (h.id != HeaderId::kVia) continue;
+    if (h.value.find(',') != std::string_view::npos) return parse_all<Via>(*this, HeaderId::kVia, [&](std::string_view v) { return parse_via(v, limits_); });
+    if (out.size() >= limits_.max_list_items) return make_error("sip-too-many-values", "Via: too many values");
+    auto r = parse_via(h.value, limits_);
+    if (!r) return make_error(r.error().code, "Via: " + r.error().message, r.error().offset);
+    if (out.empty()) out.reserve(4);
+    out.push_back(std::move(*r));
+  }
+  return out;
 }
 
 Result<Via> Message::top_via() const {

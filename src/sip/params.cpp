@@ -37,9 +37,9 @@ std::size_t skip_lws(std::string_view s, std::size_t i) {
 
 }  // namespace
 
-Result<Params> Params::parse(std::string_view s, bool header_syntax, std::size_t max_params,
-                             std::size_t* consumed) {
-  Params p;
+std::optional<Error> Params::parse_into(Params& p, std::string_view s, bool header_syntax, std::size_t max_params,
+                                        std::size_t* consumed) {
+  p.count_ = 0;
   if (s.size() > UINT16_MAX) return make_error("sip-too-long", "parameters longer than 65535 bytes", 0);
   std::size_t i = header_syntax ? skip_lws(s, 0) : 0;
   std::size_t start = i;
@@ -81,6 +81,13 @@ Result<Params> Params::parse(std::string_view s, bool header_syntax, std::size_t
   }
   p.raw_ = s.substr(start, end - start);
   if (consumed) *consumed = header_syntax ? i : end;
+  return std::nullopt;
+}
+
+Result<Params> Params::parse(std::string_view s, bool header_syntax, std::size_t max_params,
+                             std::size_t* consumed) {
+  Params p;
+  if (auto e = parse_into(p, s, header_syntax, max_params, consumed)) return std::move(*e);
   return p;
 }
 

@@ -28,6 +28,10 @@ class Params {
   static Result<Params> parse(std::string_view s, bool header_syntax, std::size_t max_params,
                               std::size_t* consumed = nullptr);
 
+  // The same into an existing object, without a Result: the hot path of the header parsers.
+  static std::optional<Error> parse_into(Params& out, std::string_view s, bool header_syntax,
+                                         std::size_t max_params, std::size_t* consumed = nullptr);
+
   // The value of the first parameter named `name` (case-insensitive), "" for a flag parameter,
   // nullopt when absent.
   std::optional<std::string_view> get(std::string_view name) const;

@@ -80,14 +80,17 @@ struct LineScan {
 // 16 bytes at a time: true when any byte is a stop byte (< 0x20 except HTAB, or DEL).
 // GCC/Clang vector extensions: portable, and SSE2/NEON where available.
 typedef unsigned char Bytes16 __attribute__((vector_size(16)));
-inline bool block_has_stop(const unsigned char* p) {
+// Index of the first stop byte in p[0..16), or 16 when there is none.
+inline unsigned first_stop(const unsigned char* p) {
   Bytes16 v;
   std::memcpy(&v, p, 16);
-  Bytes16 stop = ((v < 0x20) & (v != '\t')) | (v == 0x7f);
+  Bytes16 stop = ((v < 0x20) & (v != '\t')) | (v == 0x7f);  // 0xff where a stop byte is
   std::uint64_t a, b;
   std::memcpy(&a, &stop, 8);
   std::memcpy(&b, reinterpret_cast<const char*>(&stop) + 8, 8);
-  return (a | b) != 0;
+  if (a) return static_cast<unsigned>(__builtin_ctzll(a)) / 8;  // little-endian byte order
+  if (b) return 8 + static_cast<unsigned>(__builtin_ctzll(b)) / 8;
+  return 16;
 }
 
 inline LineScan scan_line(std::string_view s, std::size_t from) {
@@ -96,7 +99,11 @@ inline LineScan scan_line(std::string_view s, std::size_t from) {
   std::size_t i = from;
   const std::size_t n = s.size();
   for (;;) {
-    while (i + 16 <= n && !block_has_stop(p + i)) i += 16;
+    while (i + 16 <= n) {
+      unsigned k = first_stop(p + i);
+      i += k;
+      if (k < 16) break;
+    }
     while (i < n && !kStop.v[p[i]]) ++i;
     if (i >= n) return r;
     if (p[i] == '\n') {

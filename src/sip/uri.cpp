@@ -182,13 +182,10 @@ Result<Uri> parse_sip(Uri u, std::string_view rest, std::size_t offset, std::siz
     u.has_port = true;
   }
   std::size_t used = 0;
-  auto params = Params::parse(rest.substr(i), false, max_params, &used);
-  if (!params) {
-    Error e = params.error();
-    e.offset = offset + i + (e.offset == kNoOffset ? 0 : e.offset);
-    return e;
+  if (auto e = Params::parse_into(u.params, rest.substr(i), false, max_params, &used)) {
+    e->offset = offset + i + (e->offset == kNoOffset ? 0 : e->offset);
+    return std::move(*e);
   }
-  u.params = *params;
   i += used;
   if (has_duplicate(u.params))
     return make_error("sip-bad-uri", "a URI parameter appears twice (RFC 3261 section 19.1.1)", offset + i);

@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include "phone/config.h"
+
+using exphone::phone::parse_config;
+
+namespace {
+std::string err(const std::string& toml) {
+  auto c = parse_config(toml, "/etc/exphone", "phone.toml");
+  EXPECT_FALSE(c.ok()) << toml;
+  return c ? std::string() : c.error().message;
+}
+}  // namespace
+
+TEST(Config, FullExample) {
+  auto c = parse_config(R"(
+[[account]]
+user = "1001"
+password = "secret"
+domain = "pbx.plant.local"
+registrar = "sips:pbx.plant.local"
+expires = 300
+
+[[account]]
+user = "2001"
+domain = "10.0.0.5"
+transport = "tcp"
+
+[tls]
+ca_files = ["ca/root.pem", "/abs/inter.pem"]
+client_cert = "device.crt"
+min_version = "1.3"
+
+[sip]
+t1_ms = 1000
+keepalive_interval_s = 15
+)",
+                        "/etc/exphone", "phone.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->accounts.size(), 2u);
+  EXPECT_EQ(c->accounts[0].expires, 300u);
+  EXPECT_EQ(c->accounts[0].name, "1001@pbx.plant.local");
+  EXPECT_EQ(c->accounts[1].transport, exphone::net::Protocol::kTcp);
+  EXPECT_EQ(c->transport.tls.ca_files[0], "/etc/exphone/ca/root.pem");
+  EXPECT_EQ(c->transport.tls.ca_files[1], "/abs/inter.pem");
+  EXPECT_EQ(c->transport.tls.client_cert, "/etc/exphone/device.crt");
+  EXPECT_EQ(c->transport.tls.min_version, "1.3");
+  EXPECT_EQ(c->timers.t1.count(), 1000);
+  EXPECT_EQ(c->timers.timer_f().count(), 64000);
+  EXPECT_EQ(c->transport.keepalive_interval.count(), 15000);
+  auto reg = exphone::ua::registrar_address(c->accounts[0]);
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ(reg->protocol, exphone::net::Protocol::kTls);
+  EXPECT_EQ(reg->port, 5061);
+}
+
+TEST(Config, ErrorsNameTheLine) {
+  EXPECT_EQ(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\npasword = \"x\"\n"),
+            "phone.toml:4: unknown key 'pasword' in account[0]");
+  EXPECT_EQ(err("[tls]\nverify_server = \"yes\"\n"), "phone.toml:2: tls.verify_server must be true or false");
+  EXPECT_NE(err("[tls]\nmin_version = \"1.0\"\n").find("tls.min_version must be"), std::string::npos);
+  EXPECT_NE(err("[[account]]\ndomain = \"d\"\n").find("user is required"), std::string::npos);
+  EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\ntransport = \"sctp\"\n").find("phone.toml:4"), std::string::npos);
+  EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nregistrar = \"sips:x;transport=udp\"\n").find("needs transport tls"), std::string::npos);
+  EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nexpires = -5\n").find("between"), std::string::npos);
+  EXPECT_NE(err("[sip]\nt1_ms = 1000\nt2_ms = 500\n").find("t2_ms"), std::string::npos);
+  EXPECT_NE(err("[oops]\n").find("unknown key 'oops'"), std::string::npos);
+  EXPECT_NE(err("account = 5\n").find("[[account]]"), std::string::npos);
+  EXPECT_NE(err("this is not toml").find("phone.toml:1"), std::string::npos);
+}
