@@ -49,7 +49,7 @@ constexpr bool kExphoneImplemented = true;
 // copied into the message's own buffer, as the peers copy it into theirs.
 bool exphone_parse(const char* data, std::size_t len, PeerSummary& out) {
   out.reset();
-  auto m = exphone::sip::Message::parse(std::string(data, len));
+  auto m = exphone::sip::Message::parse(std::string_view(data, len));
   if (!m) return false;
   auto vias = m->vias();
   auto from = m->from();

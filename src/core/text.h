@@ -63,7 +63,7 @@ struct TokenTable {
 };
 inline constexpr TokenTable kTokenTable{};
 }  // namespace detail
-inline bool is_token_char(char c) { return detail::kTokenTable.v[static_cast<unsigned char>(c)]; }
+constexpr bool is_token_char(char c) { return detail::kTokenTable.v[static_cast<unsigned char>(c)]; }
 inline bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s)

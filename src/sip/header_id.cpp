@@ -136,12 +136,10 @@ bool token_iequals(std::string_view a, std::string_view b) {
     std::memcpy(&y, b.data() + i, 8);
     if ((x | 0x2020202020202020ull) != (y | 0x2020202020202020ull)) return false;
   }
-  std::size_t rest = a.size() - i;
-  if (rest == 0) return true;
-  std::uint64_t x = 0, y = 0;  // zero padding compares equal on both sides
-  std::memcpy(&x, a.data() + i, rest);
-  std::memcpy(&y, b.data() + i, rest);
-  return (x | 0x2020202020202020ull) == (y | 0x2020202020202020ull);
+  // Two token characters that differ only in bit 0x20 are the same letter in another case.
+  unsigned diff = 0;
+  for (; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return (diff & ~0x20u) == 0;
 }
 
 }  // namespace

@@ -77,7 +77,15 @@ Result<Via> parse_via(std::string_view value, const Limits& limits) {
   std::string_view s = value;
   std::size_t i = skip_lws(s, 0);
   std::string_view* parts[3] = {&v.protocol_name, &v.protocol_version, &v.transport};
-  for (int k = 0; k < 3; ++k) {
+  int k = 0;
+  // Fast path for the form every stack sends: "SIP/2.0/" without spaces.
+  if (s.size() - i > 8 && text::iequals(s.substr(i, 8), "SIP/2.0/")) {
+    v.protocol_name = s.substr(i, 3);
+    v.protocol_version = s.substr(i + 4, 3);
+    i += 8;
+    k = 2;
+  }
+  for (; k < 3; ++k) {
     std::size_t t0 = i;
     while (i < s.size() && is_token_char(s[i])) ++i;
     if (i == t0) return header_error("sip-bad-via", "malformed sent-protocol in Via", i);

@@ -168,7 +168,6 @@ Result<std::vector<std::string_view>> Message::option_tags(HeaderId id) const {
 Result<Message> Message::request(std::string_view method, std::string_view request_uri) {
   if (!text::is_token(method)) return make_error("sip-bad-method", "method is not a token");
   Message m;
-  m.buffer_ = std::make_unique<std::string>();
   m.method_ = m.keep(method);
   m.version_ = "SIP/2.0";
   auto uri = parse_uri(m.keep(request_uri), m.limits_.max_params);
@@ -179,7 +178,6 @@ Result<Message> Message::request(std::string_view method, std::string_view reque
 
 Message Message::response(int status, std::string_view reason) {
   Message m;
-  m.buffer_ = std::make_unique<std::string>();
   m.status_ = status < 100 || status > 699 ? 500 : status;
   m.reason_ = m.keep(reason);
   m.version_ = "SIP/2.0";

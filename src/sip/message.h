@@ -29,9 +29,9 @@ struct Header {
 
 class Message {
  public:
-  // Parses one message from a datagram (or one framed stream message). Takes ownership of
-  // `bytes`. Errors name what is wrong and its byte offset.
-  static Result<Message> parse(std::string bytes, const Limits& limits = {});
+  // Parses one message from a datagram (or one framed stream message). The message keeps its
+  // own copy of `bytes` (one allocation). Errors name what is wrong and its byte offset.
+  static Result<Message> parse(std::string_view bytes, const Limits& limits = {});
 
   // Starts an empty request or response to be filled by the UA layers.
   static Result<Message> request(std::string_view method, std::string_view request_uri);
@@ -98,7 +98,8 @@ class Message {
   Message() = default;
   std::string_view keep(std::string_view text);  // copies into owned storage
 
-  std::unique_ptr<std::string> buffer_;   // the parsed bytes
+  std::unique_ptr<char[]> buffer_;        // the parsed bytes
+  std::size_t buffer_size_ = 0;
   std::vector<std::unique_ptr<std::string>> owned_;  // text added after parsing (stable addresses)
   Limits limits_;
 

@@ -23,11 +23,19 @@ namespace {
 // Characters allowed in an unquoted parameter value. Header params: token plus the host
 // characters ':' '[' ']' (IPv6 in received/maddr). URI params (paramchar, section 25.1): unreserved,
 // escaped, and "[]/:&+$".
-bool is_value_char(char c, bool header_syntax) {
-  if (is_token_char(c)) return true;
-  if (c == ':' || c == '[' || c == ']') return true;
-  if (c == '/') return true;
-  return !header_syntax && (c == '&' || c == '+' || c == '$' || c == '(' || c == ')');
+struct ValueTable {
+  std::uint8_t v[256] = {};  // bit 1: header param value char, bit 2: URI param value char
+  constexpr ValueTable() {
+    for (int c = 0; c < 256; ++c)
+      if (text::is_token_char(static_cast<char>(c))) v[c] = 3;
+    for (char c : {':', '[', ']', '/'}) v[static_cast<unsigned char>(c)] = 3;
+    for (char c : {'&', '+', '$', '(', ')', '%'}) v[static_cast<unsigned char>(c)] |= 2;
+  }
+};
+constexpr ValueTable kValue{};
+
+inline bool is_value_char(char c, bool header_syntax) {
+  return kValue.v[static_cast<unsigned char>(c)] & (header_syntax ? 1 : 2);
 }
 
 std::size_t skip_lws(std::string_view s, std::size_t i) {
@@ -66,9 +74,7 @@ std::optional<Error> Params::parse_into(Params& p, std::string_view s, bool head
         if (q == std::string_view::npos) return make_error("sip-bad-param", "unterminated quoted parameter value", i);
         i = q;
       } else {
-        while (i < s.size() && (is_value_char(s[i], header_syntax) ||
-                                (s[i] == '%' && !header_syntax)))
-          ++i;
+        while (i < s.size() && is_value_char(s[i], header_syntax)) ++i;
         if (i == v0) return make_error("sip-bad-param", "empty parameter value", v0);
       }
       slot.value_off = static_cast<std::uint16_t>(v0 - start);

@@ -310,7 +310,7 @@ struct MessageParser {
   }
 };
 
-Result<Message> Message::parse(std::string bytes, const Limits& limits) {
+Result<Message> Message::parse(std::string_view bytes, const Limits& limits) {
   if (bytes.size() > limits.max_message_size)
     return make_error("sip-too-large",
                       "message of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
@@ -318,8 +318,10 @@ Result<Message> Message::parse(std::string bytes, const Limits& limits) {
                       limits.max_message_size);
   Message m;
   m.limits_ = limits;
-  m.buffer_ = std::make_unique<std::string>(std::move(bytes));
-  MessageParser p{m, *m.buffer_, limits};
+  m.buffer_ = std::make_unique_for_overwrite<char[]>(bytes.size() + 1);
+  m.buffer_size_ = bytes.size();
+  if (!bytes.empty()) std::memcpy(m.buffer_.get(), bytes.data(), bytes.size());
+  MessageParser p{m, std::string_view(m.buffer_.get(), m.buffer_size_), limits};
   if (auto e = p.run()) return std::move(*e);
   return m;
 }

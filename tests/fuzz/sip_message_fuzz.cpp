@@ -11,7 +11,7 @@
 using namespace exphone::sip;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto m = Message::parse(std::string(reinterpret_cast<const char*>(data), size));
+  auto m = Message::parse(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!m) return 0;
   (void)validate(*m);
   (void)m->vias();
