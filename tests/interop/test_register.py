@@ -122,6 +122,32 @@ def main():
             r.check("SAN mismatch -> tls-name-mismatch", case("server-wrongsan", "tls-name-mismatch", "other.example"))
             r.check("self-signed -> tls-self-signed", case("server-selfsigned", "tls-self-signed"))
 
+            def old_tls_server():
+                # Kamailio cannot be limited to TLS 1.0/1.1; openssl s_server can (security
+                # level 0 is needed for OpenSSL 3 to speak TLS 1.1 at all).
+                from lib.ports import free_port
+                port = free_port()
+                crt, key = kam.cert("server")
+                srv = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-tls1_1",
+                                        "-cipher", "DEFAULT:@SECLEVEL=0", "-cert", crt, "-key", key, "-quiet"],
+                                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    deadline = time.monotonic() + 10
+                    import socket
+                    while True:
+                        try:
+                            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                            break
+                        except OSError:
+                            if time.monotonic() > deadline:
+                                raise AssertionError("openssl s_server did not start")
+                            time.sleep(0.05)
+                    rep, err = expect_error(c("tls11", port, "tls", tls={"ca_files": [ca]}), "tls-version")
+                finally:
+                    srv.kill()
+                    srv.wait(timeout=10)
+            r.check("server offering only TLS 1.1 -> tls-version", old_tls_server)
+
             def device_clock_1970():
                 if not shutil.which("faketime"):
                     raise AssertionError("faketime (libfaketime) is not installed")
