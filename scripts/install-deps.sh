@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
   # libraries (see ../docs/design or DESIGN.md: dependencies)
   libssl-dev libsrtp2-dev libboost-dev libcli11-dev nlohmann-json3-dev
-  libtomlplusplus-dev libfmt-dev
+  libtomlplusplus-dev libfmt-dev libc-ares-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # peers for the side-by-side parser benchmark
@@ -19,6 +19,8 @@ PACKAGES=(
   kamailio kamailio-tls-modules sip-tester sipsak openssl python3
   # a device clock in 1970 for the certificate-date tests
   faketime
+  # a DNS server on loopback with NAPTR/SRV records (RFC 3263 tests)
+  dnsmasq-base
 )
 
 missing=()

@@ -80,7 +80,7 @@ class Reader {
 std::optional<Error> read_account(const Reader& r, const toml::table& t, std::size_t index, ua::AccountSettings& a) {
   std::string sec = "account[" + std::to_string(index) + "]";
   if (auto e = r.only(t, sec, {"name", "user", "auth_user", "password", "domain", "display_name", "registrar",
-                               "transport", "expires"}))
+                               "backup_registrars", "transport", "expires"}))
     return e;
   for (auto [key, field] : {std::pair{"name", &a.name}, {"user", &a.user}, {"auth_user", &a.auth_user},
                             {"password", &a.password}, {"domain", &a.domain}, {"display_name", &a.display_name},
@@ -99,6 +99,17 @@ std::optional<Error> read_account(const Reader& r, const toml::table& t, std::si
   if (a.name.empty()) a.name = a.user + "@" + a.domain;
   auto reg = ua::registrar_address(a);
   if (!reg) return r.error(t.get("registrar") ? t.get("registrar") : &t, reg.error().message);
+  if (const toml::node* n = t.get("backup_registrars")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return r.error(n, sec + ".backup_registrars must be an array of URIs");
+    for (const auto& item : *arr) {
+      if (!item.is_string()) return r.error(&item, sec + ".backup_registrars entries must be strings");
+      std::string uri = *item.value<std::string>();
+      auto b = ua::registrar_address(a, uri);
+      if (!b) return r.error(&item, b.error().message);
+      a.backup_registrars.push_back(uri);
+    }
+  }
   return std::nullopt;
 }
 
@@ -134,7 +145,7 @@ std::optional<Error> read_tls(const Reader& r, const toml::table& t, net::tls::T
 std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) {
   const std::string sec = "sip";
   if (auto e = r.only(t, sec, {"t1_ms", "t2_ms", "t4_ms", "keepalive_interval_s", "connect_timeout_s",
-                               "max_connections", "udp_bind", "udp_port", "user_agent"}))
+                               "max_connections", "udp_bind", "udp_port", "user_agent", "dns_servers"}))
     return e;
   std::int64_t t1 = c.timers.t1.count(), t2 = c.timers.t2.count(), t4 = c.timers.t4.count();
   if (auto e = r.integer(t, "t1_ms", t1, 50, 10000, sec)) return e;
@@ -153,6 +164,14 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
   if (auto e = r.integer(t, "max_connections", c.transport.max_connections, 1, 4096, sec)) return e;
   if (auto e = r.str(t, "udp_bind", c.transport.udp_bind, sec)) return e;
   if (auto e = r.integer(t, "udp_port", c.transport.udp_port, 0, 65535, sec)) return e;
+  if (const toml::node* n = t.get("dns_servers")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return r.error(n, "sip.dns_servers must be an array of \"ip:port\" strings");
+    for (const auto& item : *arr) {
+      if (!item.is_string()) return r.error(&item, "sip.dns_servers entries must be strings");
+      c.dns_servers.push_back(*item.value<std::string>());
+    }
+  }
   std::string ua;
   if (auto e = r.str(t, "user_agent", ua, sec)) return e;
   if (!ua.empty())

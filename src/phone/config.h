@@ -18,6 +18,7 @@ struct Config {
   std::vector<ua::AccountSettings> accounts;
   net::TransportConfig transport;  // includes [tls]
   txn::TimerConfig timers;
+  std::vector<std::string> dns_servers;  // "ip:port"; empty = the system resolver
   std::string source;              // file path (for messages)
 };
 

@@ -24,7 +24,10 @@ std::string_view to_string(RegistrationClient::State s) {
 }
 
 Result<RegistrarAddress> registrar_address(const AccountSettings& a) {
-  std::string text = a.registrar.empty() ? "sip:" + a.domain : a.registrar;
+  return registrar_address(a, a.registrar.empty() ? "sip:" + a.domain : a.registrar);
+}
+
+Result<RegistrarAddress> registrar_address(const AccountSettings& a, const std::string& text) {
   auto uri = sip::parse_uri(text);
   if (!uri || !uri->is_sip_or_sips())
     return make_error("config", "registrar '" + text + "' is not a sip: or sips: URI");
@@ -43,17 +46,18 @@ Result<RegistrarAddress> registrar_address(const AccountSettings& a) {
   }
   if (r.sips && r.protocol != Protocol::kTls)
     return make_error("config", "a sips: registrar needs transport tls (RFC 3261 section 26.2.2)");
-  r.port = uri->has_port ? uri->port : net::default_port(r.protocol);
+  r.port = uri->has_port ? uri->port : 0;  // 0: from SRV, else the protocol's default
   r.request_uri = std::string(r.sips ? "sips:" : "sip:") + uri->host_port();
+  r.explicit_transport = a.transport.has_value() || uri->params.has("transport");
   return r;
 }
 
-RegistrationClient::RegistrationClient(boost::asio::io_context& io, net::TransportLayer& transport,
-                                       txn::TransactionLayer& txns, AccountSettings settings)
+RegistrationClient::RegistrationClient(boost::asio::io_context&, net::TransportLayer& transport,
+                                       txn::TransactionLayer& txns, net::DnsResolver& dns, AccountSettings settings)
     : transport_(transport),
       txns_(txns),
+      dns_(dns),
       settings_(std::move(settings)),
-      resolver_(io),
       digest_(settings_.auth_user.empty() ? settings_.user : settings_.auth_user, settings_.password) {
   // section 10.2: the same Call-ID for all registrations of this UA to this registrar
   call_id_ = random_hex(16) + "@exphone";
@@ -75,41 +79,67 @@ void RegistrationClient::changed() {
 
 void RegistrationClient::start() {
   started_ = Clock::now();
-  auto r = registrar_address(settings_);
+  registrar_uris_.clear();
+  registrar_uris_.push_back(settings_.registrar.empty() ? "sip:" + settings_.domain : settings_.registrar);
+  for (const auto& b : settings_.backup_registrars) registrar_uris_.push_back(b);
+  uri_index_ = 0;
+  status_.state = State::kRegistering;
+  locate_current();
+}
+
+void RegistrationClient::locate_current() {
+  auto r = registrar_address(settings_, registrar_uris_[uri_index_]);
   if (!r) {
     fail(r.error());
     return;
   }
   registrar_ = *r;
-  status_.state = State::kRegistering;
-  status_.transport = std::string(net::to_string(registrar_.protocol));
-  resolve();
+  net::ServerUri uri{registrar_.host, registrar_.port ? std::optional<std::uint16_t>(registrar_.port) : std::nullopt,
+                     registrar_.explicit_transport ? std::optional<net::Protocol>(registrar_.protocol) : std::nullopt,
+                     registrar_.sips};
+  std::weak_ptr<bool> alive = alive_;
+  net::locate(dns_, uri, [this, alive](Result<std::vector<net::Target>> t) {
+    if (alive.expired()) return;
+    if (!t) {
+      fail(t.error());
+      return;
+    }
+    targets_ = std::move(*t);
+    target_index_ = 0;
+    use_target();
+  });
 }
 
-void RegistrationClient::resolve() {
-  boost::system::error_code ec;
-  std::string host = registrar_.host;
-  auto addr = boost::asio::ip::make_address(host, ec);
-  if (!ec) {
-    target_ = net::Target{registrar_.protocol, net::Endpoint{addr, registrar_.port}, host};
-    status_.registrar = target_->endpoint.to_string();
-    open_flow();
-    return;
+void RegistrationClient::use_target() {
+  target_ = targets_[target_index_];
+  registrar_.protocol = target_->protocol;
+  status_.transport = std::string(net::to_string(target_->protocol));
+  status_.registrar = target_->endpoint.to_string();
+  if (flow_) flow_->on_closed = nullptr;
+  flow_.reset();
+  open_flow();
+}
+
+bool RegistrationClient::fail_over(const Error& e) {
+  // RFC 3263 section 4.3: on a transport failure or timeout try the next target, then the next
+  // registrar. Authentication and explicit rejections are answers, not failures of a server.
+  static constexpr std::string_view kRetryable[] = {"transport-failed", "transport-closed", "timeout", "dns-failed",
+                                                    "keepalive-timeout", "registrar-unavailable"};
+  bool retryable = text::istarts_with(e.code, "tls-") && e.code != "tls-config";
+  for (auto c : kRetryable) retryable = retryable || e.code == c;
+  if (!retryable || status_.registrations > 0) return false;
+  if (!first_error_) first_error_ = e;
+  if (target_index_ + 1 < targets_.size()) {
+    ++target_index_;
+    use_target();
+    return true;
   }
-  std::weak_ptr<bool> alive = alive_;
-  resolver_.async_resolve(host, std::to_string(registrar_.port),
-                          [this, alive, host](const boost::system::error_code& rec,
-                                              boost::asio::ip::tcp::resolver::results_type results) {
-                            if (alive.expired()) return;
-                            if (rec || results.empty()) {
-                              fail(make_error("dns-failed", "cannot resolve registrar host " + host + ": " + rec.message()));
-                              return;
-                            }
-                            auto ep = results.begin()->endpoint();
-                            target_ = net::Target{registrar_.protocol, net::Endpoint{ep.address(), ep.port()}, host};
-                            status_.registrar = target_->endpoint.to_string();
-                            open_flow();
-                          });
+  if (uri_index_ + 1 < registrar_uris_.size()) {
+    ++uri_index_;
+    locate_current();
+    return true;
+  }
+  return false;
 }
 
 void RegistrationClient::open_flow() {
@@ -233,7 +263,8 @@ void RegistrationClient::on_response(const Message& m) {
       return;
     }
   }
-  fail(make_error("registrar-rejected", "registrar answered " + std::to_string(code) + " " + std::string(m.reason())));
+  fail(make_error(code == 503 || code == 408 || code == 480 ? "registrar-unavailable" : "registrar-rejected",
+                  "registrar " + status_.registrar + " answered " + std::to_string(code) + " " + std::string(m.reason())));
 }
 
 void RegistrationClient::registered(const Message& ok) {
@@ -307,6 +338,8 @@ void RegistrationClient::fail(Error e) {
     }
     return;
   }
+  if (fail_over(e)) return;
+  if (first_error_ && status_.registrations == 0) e = *first_error_;  // the primary's reason
   bool recovering = status_.registrations > 0 && settings_.recover_flows;
   status_.registered = false;
   status_.error = std::move(e);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "net/locator.h"
 #include "net/transport_layer.h"
 #include "sip/uri.h"
 #include "txn/transaction_layer.h"
@@ -27,22 +28,25 @@ struct AccountSettings {
   std::string domain;        // AoR host
   std::string display_name;
   std::string registrar;     // "sip:pbx.example.com:5061;transport=tls", "sips:..."; sip:<domain> when empty
+  std::vector<std::string> backup_registrars;  // tried in order when every target of registrar fails
   std::optional<net::Protocol> transport;  // overrides the registrar URI
   std::uint32_t expires = 600;
   std::string user_agent = "exphone";
   bool recover_flows = true;  // re-open a dead TCP/TLS flow and re-register
 };
 
-// Where the registrar is, derived from the settings (RFC 3263 section 4 for the transport and
-// port choice; A/AAAA lookup of the host). NAPTR/SRV are not consulted yet.
+// The registrar URI's parts (RFC 3263 section 4 picks the transport and port from them;
+// net::locate() does the DNS part: NAPTR, SRV, A/AAAA).
 struct RegistrarAddress {
   std::string host;           // as configured (certificate name for TLS)
-  std::uint16_t port = 0;
+  std::uint16_t port = 0;      // 0 when the URI has none (SRV or the default decides)
   net::Protocol protocol = net::Protocol::kUdp;
   bool sips = false;
+  bool explicit_transport = false;  // ;transport= or the account's setting (skips NAPTR)
   std::string request_uri;    // "sip:host[:port]" for the Request-URI (section 10.2)
 };
 Result<RegistrarAddress> registrar_address(const AccountSettings& a);
+Result<RegistrarAddress> registrar_address(const AccountSettings& a, const std::string& uri);
 
 class RegistrationClient {
  public:
@@ -62,7 +66,7 @@ class RegistrationClient {
   };
 
   RegistrationClient(boost::asio::io_context& io, net::TransportLayer& transport, txn::TransactionLayer& txns,
-                     AccountSettings settings);
+                     net::DnsResolver& dns, AccountSettings settings);
   ~RegistrationClient();
 
   void start();
@@ -77,7 +81,9 @@ class RegistrationClient {
   net::FlowPtr flow() const { return flow_; }
 
  private:
-  void resolve();
+  void locate_current();
+  void use_target();
+  bool fail_over(const Error& e);  // true when another target or registrar is being tried
   void open_flow();
   void send_register(std::uint32_t expires, std::vector<DigestSession::Header> auth);
   void on_response(const sip::Message& m);
@@ -90,9 +96,14 @@ class RegistrationClient {
 
   net::TransportLayer& transport_;
   txn::TransactionLayer& txns_;
+  net::DnsResolver& dns_;
   AccountSettings settings_;
   RegistrarAddress registrar_;
-  boost::asio::ip::tcp::resolver resolver_;
+  std::vector<std::string> registrar_uris_;  // the registrar, then the backups
+  std::size_t uri_index_ = 0;
+  std::vector<net::Target> targets_;         // RFC 3263 result for the current URI
+  std::size_t target_index_ = 0;
+  std::optional<Error> first_error_;         // reported when every target failed
   std::optional<net::Target> target_;
   net::FlowPtr flow_;
   DigestSession digest_;

@@ -54,7 +54,7 @@ int run_register(const RegisterOptions& o) {
     return s.registrations > 0 || s.state == ua::RegistrationClient::State::kFailed;
   };
   for (const auto& a : config->accounts) {
-    auto c = std::make_unique<ua::RegistrationClient>(stack.io, *stack.transport, *stack.txns, a);
+    auto c = std::make_unique<ua::RegistrationClient>(stack.io, *stack.transport, *stack.txns, *stack.dns, a);
     auto* raw = c.get();
     auto done = std::make_shared<bool>(false);
     raw->on_change([&, done, settled](const ua::RegistrationClient::Status& s) {

@@ -16,6 +16,9 @@ Status SignalingStack::init(const phone::Config& config) {
   auto t = net::TransportLayer::create(io, timers, config.transport, tls_needed);
   if (!t) return t.error();
   transport = std::move(*t);
+  auto d = net::DnsResolver::create(io, config.dns_servers);
+  if (!d) return d.error();
+  dns = std::move(*d);
   txns = std::make_unique<txn::TransactionLayer>(timers, config.timers);
   if (transport->keylog_enabled())
     std::cerr << "WARNING: TLS key logging is ON (" << config.transport.tls.keylog_file

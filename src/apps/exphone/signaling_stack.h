@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "net/asio_timers.h"
+#include "net/dns.h"
 #include "net/transport_layer.h"
 #include "phone/config.h"
 #include "txn/transaction_layer.h"
@@ -17,6 +18,7 @@ struct SignalingStack {
   boost::asio::io_context io;
   net::AsioTimers timers{io};
   std::unique_ptr<net::TransportLayer> transport;
+  std::unique_ptr<net::DnsResolver> dns;
   std::unique_ptr<txn::TransactionLayer> txns;
 
   // Builds the layers from the config; prints the key log warning when TLS secrets are exported.

@@ -25,6 +25,7 @@ expires = 300
 user = "2001"
 domain = "10.0.0.5"
 transport = "tcp"
+backup_registrars = ["sip:10.0.0.6;transport=tcp", "sips:pbx3.plant.local"]
 
 [tls]
 ca_files = ["ca/root.pem", "/abs/inter.pem"]
@@ -34,6 +35,7 @@ min_version = "1.3"
 [sip]
 t1_ms = 1000
 keepalive_interval_s = 15
+dns_servers = ["127.0.0.1:5353"]
 )",
                         "/etc/exphone", "phone.toml");
   ASSERT_TRUE(c.ok()) << c.error().message;
@@ -48,10 +50,13 @@ keepalive_interval_s = 15
   EXPECT_EQ(c->timers.t1.count(), 1000);
   EXPECT_EQ(c->timers.timer_f().count(), 64000);
   EXPECT_EQ(c->transport.keepalive_interval.count(), 15000);
+  EXPECT_EQ(c->accounts[1].backup_registrars.size(), 2u);
+  EXPECT_EQ(c->dns_servers, std::vector<std::string>{"127.0.0.1:5353"});
   auto reg = exphone::ua::registrar_address(c->accounts[0]);
   ASSERT_TRUE(reg.ok());
   EXPECT_EQ(reg->protocol, exphone::net::Protocol::kTls);
-  EXPECT_EQ(reg->port, 5061);
+  EXPECT_EQ(reg->port, 0);  // no port in the URI: RFC 3263 (SRV, else 5061) decides
+  EXPECT_FALSE(reg->explicit_transport);
 }
 
 TEST(Config, ErrorsNameTheLine) {
@@ -65,6 +70,8 @@ TEST(Config, ErrorsNameTheLine) {
   EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nexpires = -5\n").find("between"), std::string::npos);
   EXPECT_NE(err("[sip]\nt1_ms = 1000\nt2_ms = 500\n").find("t2_ms"), std::string::npos);
   EXPECT_NE(err("[oops]\n").find("unknown key 'oops'"), std::string::npos);
+  EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nbackup_registrars = [\"http://x\"]\n").find("phone.toml:4"),
+            std::string::npos);
   EXPECT_NE(err("account = 5\n").find("[[account]]"), std::string::npos);
   EXPECT_NE(err("this is not toml").find("phone.toml:1"), std::string::npos);
 }
