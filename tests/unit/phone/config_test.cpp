@@ -25,7 +25,7 @@ expires = 300
 user = "2001"
 domain = "10.0.0.5"
 transport = "tcp"
-backup_registrars = ["sip:10.0.0.6;transport=tcp", "sips:pbx3.plant.local"]
+backup_registrars = ["sip:10.0.0.6;transport=tcp", "sip:pbx3.plant.local"]
 
 [tls]
 ca_files = ["ca/root.pem", "/abs/inter.pem"]
