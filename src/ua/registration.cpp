@@ -1,6 +1,7 @@
 #include "ua/registration.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/random.h"
 #include "core/text.h"
@@ -267,18 +268,16 @@ void RegistrationClient::on_response(const Message& m) {
                   "registrar " + status_.registrar + " answered " + std::to_string(code) + " " + std::string(m.reason())));
 }
 
+void RegistrationClient::unregistered(std::optional<Error> e) {
+  status_.state = State::kUnregistered;
+  status_.registered = false;
+  if (e) status_.error = std::move(e);
+  changed();
+  if (auto done = std::exchange(unregister_done_, nullptr)) done();
+}
+
 void RegistrationClient::registered(const Message& ok) {
-  if (status_.state == State::kUnregistering) {
-    status_.state = State::kUnregistered;
-    status_.registered = false;
-    changed();
-    if (unregister_done_) {
-      auto d = std::move(unregister_done_);
-      unregister_done_ = nullptr;
-      d();
-    }
-    return;
-  }
+  if (status_.state == State::kUnregistering) return unregistered(std::nullopt);
   // section 10.2.4: our binding's expiry is the expires param of our Contact in the 2xx,
   // else the Expires header, else what we asked for.
   std::uint32_t granted = requested_expires_;
@@ -327,17 +326,7 @@ void RegistrationClient::schedule_refresh(std::uint32_t expires) {
 }
 
 void RegistrationClient::fail(Error e) {
-  if (status_.state == State::kUnregistering) {
-    status_.state = State::kUnregistered;
-    status_.error = std::move(e);
-    changed();
-    if (unregister_done_) {
-      auto d = std::move(unregister_done_);
-      unregister_done_ = nullptr;
-      d();
-    }
-    return;
-  }
+  if (status_.state == State::kUnregistering) return unregistered(std::move(e));
   if (fail_over(e)) return;
   if (first_error_ && status_.registrations == 0) e = *first_error_;  // the primary's reason
   bool recovering = status_.registrations > 0 && settings_.recover_flows;

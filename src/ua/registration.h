@@ -89,6 +89,7 @@ class RegistrationClient {
   void on_response(const sip::Message& m);
   void fail(Error e);
   void registered(const sip::Message& ok);
+  void unregistered(std::optional<Error> e);  // the unregister finished (answered or failed)
   void schedule_refresh(std::uint32_t expires);
   void schedule_retry();
   void changed();
