@@ -31,6 +31,7 @@ StreamConnection::StreamConnection(asio::io_context& io, TransportLayer& owner, 
 }
 
 StreamConnection::~StreamConnection() {
+  if (idle_timer_) timers_.cancel(idle_timer_);
   if (connect_timer_) timers_.cancel(connect_timer_);
   if (keepalive_timer_) timers_.cancel(keepalive_timer_);
   if (pong_timer_) timers_.cancel(pong_timer_);
@@ -54,6 +55,34 @@ void StreamConnection::start(Ready ready) {
       return;
     }
     on_connected();
+  });
+}
+
+void StreamConnection::accept(tcp::socket socket) {
+  inbound_ = true;
+  framer_ = sip::StreamFramer(false, owner_.config().limits);  // server side: waits for whole pings
+  *plain_ = std::move(socket);
+  boost::system::error_code ec;
+  plain_->set_option(tcp::no_delay(true), ec);
+  auto le = plain_->local_endpoint(ec);
+  local_ = Endpoint{le.address(), le.port()};
+  open_ = true;
+  arm_idle();
+  read();
+}
+
+// An inbound connection must carry traffic: after idle_timeout without a byte it is closed, and
+// a half message may not linger longer than half_message_timeout (slowloris, section 18.3).
+void StreamConnection::arm_idle() {
+  if (!inbound_) return;
+  if (idle_timer_) timers_.cancel(idle_timer_);
+  Millis limit = framer_.buffered() > 0 ? owner_.config().half_message_timeout : owner_.config().idle_timeout;
+  auto self = shared_from_this();
+  idle_timer_ = timers_.schedule(limit, [this, self] {
+    idle_timer_ = 0;
+    fail(make_error(framer_.buffered() > 0 ? "transport-incomplete" : "transport-idle",
+                    "closing connection from " + target_.endpoint.to_string() +
+                        (framer_.buffered() > 0 ? ": incomplete message" : ": idle")));
   });
 }
 
@@ -127,6 +156,8 @@ void StreamConnection::close() {
   if (closed_) return;
   closed_ = true;
   open_ = false;
+  if (idle_timer_) timers_.cancel(idle_timer_);
+  idle_timer_ = 0;
   if (connect_timer_) timers_.cancel(connect_timer_);
   if (keepalive_timer_) timers_.cancel(keepalive_timer_);
   if (pong_timer_) timers_.cancel(pong_timer_);
@@ -166,6 +197,12 @@ void StreamConnection::on_bytes(std::size_t n) {
     fail(fed.error());
     return;
   }
+  struct Rearm {  // whatever happens below, the idle/half-message clock restarts
+    StreamConnection* c;
+    ~Rearm() {
+      if (!c->closed_) c->arm_idle();
+    }
+  } rearm{this};
   std::string msg;
   auto self = shared_from_this();
   for (;;) {

@@ -28,6 +28,9 @@ class StreamConnection final : public Flow, public std::enable_shared_from_this<
   ~StreamConnection() override;
 
   void start(Ready ready);  // connect (+ handshake), then read; ready runs once
+  // Server side: a TCP connection a peer opened to our listener. Reads at once; closes the
+  // connection when it idles or holds a half message too long (section 18.3 framing is lost).
+  void accept(boost::asio::ip::tcp::socket socket);
 
   Protocol protocol() const override { return target_.protocol; }
   Status send(std::string wire) override;
@@ -47,6 +50,7 @@ class StreamConnection final : public Flow, public std::enable_shared_from_this<
   void on_bytes(std::size_t n);
   void write_next();
   void keepalive_tick();
+  void arm_idle();
   boost::asio::ip::tcp::socket& tcp();
 
   boost::asio::io_context& io_;
@@ -69,6 +73,8 @@ class StreamConnection final : public Flow, public std::enable_shared_from_this<
   TimerService::Id connect_timer_ = 0;
   TimerService::Id keepalive_timer_ = 0;
   TimerService::Id pong_timer_ = 0;
+  TimerService::Id idle_timer_ = 0;
+  bool inbound_ = false;
 };
 
 }  // namespace exphone::net

@@ -29,6 +29,11 @@ TransportLayer::~TransportLayer() {
     c->close();
   }
   if (udp_) udp_->close();
+  if (acceptor_) {
+    boost::system::error_code ec;
+    acceptor_->close(ec);
+    acceptor_.reset();
+  }
 }
 
 Status TransportLayer::open_udp() {
@@ -73,6 +78,42 @@ void TransportLayer::connect(const Target& target, std::function<void(Result<Flo
                                               target.protocol == Protocol::kTls ? tls_ctx_.get() : nullptr);
   connections_[key] = c;
   c->start(std::move(done));
+}
+
+Result<Endpoint> TransportLayer::listen_tcp(const std::string& bind, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(bind, ec);
+  if (ec) return make_error("transport-config", "bad TCP listen address " + bind);
+  boost::asio::ip::tcp::endpoint ep(addr, port);
+  auto a = std::make_unique<boost::asio::ip::tcp::acceptor>(io_);
+  a->open(ep.protocol(), ec);
+  if (!ec) a->set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) a->bind(ep, ec);
+  if (!ec) a->listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error("transport-failed", "cannot listen on TCP " + bind + ":" + std::to_string(port) + ": " + ec.message());
+  auto le = a->local_endpoint(ec);
+  acceptor_ = std::move(a);
+  accept_next();
+  return Endpoint{le.address(), le.port()};
+}
+
+void TransportLayer::accept_next() {
+  acceptor_->async_accept([this](const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket) {
+    if (ec == boost::asio::error::operation_aborted || !acceptor_) return;
+    if (!ec) {
+      boost::system::error_code rec;
+      auto remote = socket.remote_endpoint(rec);
+      if (rec || connections_.size() >= config_.max_connections) {
+        socket.close(rec);  // bounded: the oldest flows (the registrar's) are kept
+      } else {
+        Target t{Protocol::kTcp, Endpoint{remote.address(), remote.port()}, ""};
+        auto c = std::make_shared<StreamConnection>(io_, *this, timers_, t, nullptr);
+        connections_["in|" + std::to_string(++inbound_seq_) + "|" + t.endpoint.to_string()] = c;
+        c->accept(std::move(socket));
+      }
+    }
+    accept_next();
+  });
 }
 
 std::size_t TransportLayer::connection_count() const { return connections_.size(); }

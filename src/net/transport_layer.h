@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,6 +32,10 @@ struct TransportConfig {
   // Local address for the UDP socket ("0.0.0.0" / "::"), port 0 = any.
   std::string udp_bind = "0.0.0.0";
   std::uint16_t udp_port = 0;
+  // Inbound TCP connections (listen_tcp): closed after this long without traffic, or when a
+  // started message is not complete in time (slow senders must not hold resources).
+  Millis idle_timeout{300000};
+  Millis half_message_timeout{10000};
 };
 
 class UdpSocket;
@@ -55,6 +60,10 @@ class TransportLayer {
   // TLS failures carry the tls-* codes of net/tls/tls_verify.h.
   void connect(const Target& target, std::function<void(Result<FlowPtr>)> done);
 
+  // Accepts SIP over TCP on bind:port (port 0 = any); returns the bound endpoint. Inbound
+  // connections count against max_connections; beyond it new ones are closed at once.
+  Result<Endpoint> listen_tcp(const std::string& bind, std::uint16_t port);
+
   std::size_t connection_count() const;
   bool keylog_enabled() const { return tls_ctx_ && tls_ctx_.keylog_enabled(); }
   const TransportConfig& config() const { return config_; }
@@ -75,7 +84,10 @@ class TransportLayer {
   tls::TlsSessionCache sessions_;
   MessageHandler handler_;
   std::shared_ptr<UdpSocket> udp_;
+  void accept_next();
   std::map<std::string, std::shared_ptr<StreamConnection>> connections_;  // key: proto|endpoint|name
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::uint64_t inbound_seq_ = 0;
 };
 
 }  // namespace exphone::net

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "core/text.h"
+
 namespace exphone::phone {
 
 namespace {
@@ -145,7 +147,8 @@ std::optional<Error> read_tls(const Reader& r, const toml::table& t, net::tls::T
 std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) {
   const std::string sec = "sip";
   if (auto e = r.only(t, sec, {"t1_ms", "t2_ms", "t4_ms", "keepalive_interval_s", "connect_timeout_s",
-                               "max_connections", "udp_bind", "udp_port", "user_agent", "dns_servers"}))
+                               "max_connections", "udp_bind", "udp_port", "user_agent", "dns_servers",
+                               "tcp_listen", "idle_timeout_s", "half_message_timeout_s"}))
     return e;
   std::int64_t t1 = c.timers.t1.count(), t2 = c.timers.t2.count(), t4 = c.timers.t4.count();
   if (auto e = r.integer(t, "t1_ms", t1, 50, 10000, sec)) return e;
@@ -164,6 +167,18 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
   if (auto e = r.integer(t, "max_connections", c.transport.max_connections, 1, 4096, sec)) return e;
   if (auto e = r.str(t, "udp_bind", c.transport.udp_bind, sec)) return e;
   if (auto e = r.integer(t, "udp_port", c.transport.udp_port, 0, 65535, sec)) return e;
+  if (auto e = r.str(t, "tcp_listen", c.tcp_listen, sec)) return e;
+  if (!c.tcp_listen.empty()) {
+    std::size_t colon = c.tcp_listen.rfind(':');
+    auto port = colon == std::string::npos ? std::nullopt : text::parse_uint(c.tcp_listen.substr(colon + 1), 65535);
+    if (!port) return r.error(t.get("tcp_listen"), "sip.tcp_listen must be \"address:port\"");
+  }
+  std::int64_t idle = c.transport.idle_timeout.count() / 1000;
+  if (auto e = r.integer(t, "idle_timeout_s", idle, 1, 86400, sec)) return e;
+  c.transport.idle_timeout = Millis{idle * 1000};
+  std::int64_t half = c.transport.half_message_timeout.count() / 1000;
+  if (auto e = r.integer(t, "half_message_timeout_s", half, 1, 600, sec)) return e;
+  c.transport.half_message_timeout = Millis{half * 1000};
   if (const toml::node* n = t.get("dns_servers")) {
     const toml::array* arr = n->as_array();
     if (!arr) return r.error(n, "sip.dns_servers must be an array of \"ip:port\" strings");

@@ -19,6 +19,7 @@ struct Config {
   net::TransportConfig transport;  // includes [tls]
   txn::TimerConfig timers;
   std::vector<std::string> dns_servers;  // "ip:port"; empty = the system resolver
+  std::string tcp_listen;                // "ip:port" for inbound SIP over TCP; empty = none
   std::string source;              // file path (for messages)
 };
 

@@ -124,20 +124,28 @@ class Sipp:
     def __exit__(self, *exc):
         self.stop()
 
-    def start(self, timeout=10.0):
-        self._out = open(self.screen_file, "w")
-        self.proc = subprocess.Popen(self.args, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=self._out,
-                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                     preexec_fn=_set_pdeathsig)
-        # poll until SIPp holds its port (UDP socket bound / TCP listening)
-        udp = self.transport.startswith("u")
-        deadline = time.monotonic() + timeout
-        while port_is_free(self.port, HOST, udp=udp, tcp=not udp):
-            if self.proc.poll() is not None:
-                raise AssertionError(f"sipp exited with {self.proc.returncode} at start: {self.screen()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"sipp did not bind {HOST}:{self.port} within {timeout} s")
-            time.sleep(0.02)
+    def start(self, timeout=10.0, attempts=3):
+        for attempt in range(attempts):
+            if attempt:  # the port was taken between free_port() and SIPp's bind: try another
+                self.port = free_port(HOST)
+                self.args[self.args.index("-p") + 1] = str(self.port)
+            self._out = open(self.screen_file, "w")
+            self.proc = subprocess.Popen(self.args, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=self._out,
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_set_pdeathsig)
+            # poll until SIPp holds its port (UDP socket bound / TCP listening)
+            udp = self.transport.startswith("u")
+            deadline = time.monotonic() + timeout
+            while port_is_free(self.port, HOST, udp=udp, tcp=not udp):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            else:
+                return
+            self.stop()
+            if attempt == attempts - 1:
+                raise AssertionError(f"sipp did not start on {HOST}:{self.port} (exit {self.proc.returncode}): "
+                                     f"{self.screen()[-2000:]}")
 
     def wait(self, timeout):
         """Wait for SIPp to finish its scenario; its exit code (0 = the call succeeded)."""

@@ -10,5 +10,7 @@ namespace exphone::cli {
 void add_lint_commands(CLI::App& app, int& exit_code);
 // `register`
 void add_register_command(CLI::App& app, int& exit_code);
+// `run`
+void add_run_command(CLI::App& app, int& exit_code);
 
 }  // namespace exphone::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   exphone::cli::add_lint_commands(app, exit_code);
   exphone::cli::add_register_command(app, exit_code);
+  exphone::cli::add_run_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

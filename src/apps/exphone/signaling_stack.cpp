@@ -23,6 +23,14 @@ Status SignalingStack::init(const phone::Config& config) {
   if (transport->keylog_enabled())
     std::cerr << "WARNING: TLS key logging is ON (" << config.transport.tls.keylog_file
               << "): anyone with that file can decrypt captured SIP signaling. Turn it off after debugging.\n";
+  if (!config.tcp_listen.empty()) {
+    std::size_t colon = config.tcp_listen.rfind(':');
+    std::string host = config.tcp_listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    auto port = static_cast<std::uint16_t>(std::stoi(config.tcp_listen.substr(colon + 1)));
+    auto ep = transport->listen_tcp(host, port);
+    if (!ep) return ep.error();
+  }
   std::string to_tag = random_hex(8);
   transport->set_handler([this, to_tag](sip::Message m, net::FlowPtr flow) {
     if (m.is_response()) {

@@ -1,0 +1,72 @@
+// `exphone run --config FILE`: the phone daemon. Today: registers every account and keeps the
+// registrations (refresh, flow recovery, failover), accepts SIP over TCP when configured,
+// answers OPTIONS and refuses what it cannot serve yet (calls: 480). SIGTERM/SIGINT unregister
+// and exit 0.
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "apps/exphone/commands.h"
+#include "apps/exphone/signaling_stack.h"
+#include "ua/registration.h"
+
+namespace exphone::cli {
+
+namespace {
+
+int run_daemon(const std::string& config_path) {
+  auto config = phone::load_config(config_path);
+  if (!config) return report_error(config.error());
+  SignalingStack stack;
+  if (Status s = stack.init(*config); !s) return report_error(s.error());
+
+  std::vector<std::unique_ptr<ua::RegistrationClient>> clients;
+  for (const auto& a : config->accounts) {
+    auto c = std::make_unique<ua::RegistrationClient>(stack.io, *stack.transport, *stack.txns, *stack.dns, a);
+    auto* raw = c.get();
+    raw->on_change([raw](const ua::RegistrationClient::Status& s) {
+      std::cout << "account " << raw->settings().name << ": " << ua::to_string(s.state);
+      if (s.registered) std::cout << " via " << s.transport << " to " << s.registrar;
+      if (s.error && !s.registered) std::cout << " (" << s.error->code << ": " << s.error->message << ")";
+      std::cout << std::endl;
+    });
+    clients.push_back(std::move(c));
+  }
+  for (auto& c : clients) c->start();
+
+  boost::asio::signal_set signals(stack.io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int) {
+    std::size_t waiting = 0;
+    for (auto& c : clients)
+      if (c->status().registered) ++waiting;
+    if (waiting == 0) {
+      stack.io.stop();
+      return;
+    }
+    for (auto& c : clients)
+      if (c->status().registered)
+        c->unregister([&] {
+          if (--waiting == 0) stack.io.stop();
+        });
+    stack.timers.schedule(Millis{5000}, [&] { stack.io.stop(); });  // bounded shutdown
+  });
+  std::cout << "exphone running" << (config->tcp_listen.empty() ? "" : ", SIP over TCP on " + config->tcp_listen)
+            << std::endl;
+  stack.io.run();
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int& exit_code) {
+  auto path = std::make_shared<std::string>();
+  auto cmd = app.add_subcommand(
+      "run",
+      "The phone daemon: registers the accounts of the config and keeps them registered, accepts SIP "
+      "over TCP when [sip] tcp_listen is set, answers OPTIONS. Calls are not implemented yet (480). "
+      "SIGTERM or SIGINT unregisters and exits 0.");
+  cmd->add_option("--config", *path, "device configuration (TOML)")->required();
+  cmd->callback([path, &exit_code] { exit_code = run_daemon(*path); });
+}
+
+}  // namespace exphone::cli
