@@ -19,7 +19,8 @@ struct RegisterOptions {
   int hold_s = 0;
 };
 
-nlohmann::ordered_json status_json(const ua::RegistrationClient& c) {
+// `unfinished` is the error reported for an account still registering when the run ended.
+nlohmann::ordered_json status_json(const ua::RegistrationClient& c, const Error& unfinished, long run_ms) {
   const auto& s = c.status();
   nlohmann::ordered_json j;
   j["account"] = c.settings().name;
@@ -28,7 +29,8 @@ nlohmann::ordered_json status_json(const ua::RegistrationClient& c) {
   j["transport"] = s.transport;
   j["registrar"] = s.registrar;
   j["expires"] = s.expires;
-  j["elapsed_ms"] = s.elapsed_ms;
+  bool pending = s.registrations == 0 && !s.error;
+  j["elapsed_ms"] = pending ? run_ms : s.elapsed_ms;
   j["registrations"] = s.registrations;
   if (s.last_status) j["last_status"] = s.last_status;
   if (s.tls) {
@@ -37,6 +39,7 @@ nlohmann::ordered_json status_json(const ua::RegistrationClient& c) {
                 {"peer_names", s.tls->peer_names}, {"resumed", s.tls->resumed}};
   }
   if (s.error && s.registrations == 0) j["error"] = to_json(*s.error);
+  if (pending) j["error"] = to_json(unfinished);
   return j;
 }
 
@@ -65,8 +68,10 @@ int run_register(const RegisterOptions& o) {
     });
     clients.push_back(std::move(c));
   }
+  auto t0 = Clock::now();
   for (auto& c : clients) c->start();
   stack.io.run_for(std::chrono::seconds(o.timeout_s));
+  long run_ms = static_cast<long>(std::chrono::duration_cast<Millis>(Clock::now() - t0).count());
 
   // --hold: stay registered for a while (refreshing, re-opening dead flows) before leaving.
   if (o.hold_s > 0) {
@@ -93,6 +98,7 @@ int run_register(const RegisterOptions& o) {
 
   bool all = true;
   const Error* first_error = nullptr;
+  Error timeout = make_error("timeout", "registration did not finish within " + std::to_string(o.timeout_s) + " s");
   nlohmann::ordered_json report;
   report["accounts"] = nlohmann::ordered_json::array();
   for (auto& c : clients) {
@@ -100,10 +106,9 @@ int run_register(const RegisterOptions& o) {
     bool ok = s.registrations > 0;
     all = all && ok;
     if (!ok && !first_error && s.error) first_error = &*s.error;
-    report["accounts"].push_back(status_json(*c));
+    report["accounts"].push_back(status_json(*c, timeout, run_ms));
   }
   report["registered"] = all;
-  Error timeout = make_error("timeout", "registration did not finish within " + std::to_string(o.timeout_s) + " s");
   if (!all && !first_error) first_error = &timeout;
   if (!all) report["error"] = to_json(*first_error);
 
