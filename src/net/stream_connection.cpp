@@ -61,14 +61,29 @@ void StreamConnection::start(Ready ready) {
 void StreamConnection::accept(tcp::socket socket) {
   inbound_ = true;
   framer_ = sip::StreamFramer(false, owner_.config().limits);  // server side: waits for whole pings
-  *plain_ = std::move(socket);
+  tcp() = std::move(socket);
   boost::system::error_code ec;
-  plain_->set_option(tcp::no_delay(true), ec);
-  auto le = plain_->local_endpoint(ec);
+  tcp().set_option(tcp::no_delay(true), ec);
+  auto le = tcp().local_endpoint(ec);
   local_ = Endpoint{le.address(), le.port()};
-  open_ = true;
-  arm_idle();
-  read();
+  arm_idle();  // the handshake counts as a half message: it must finish in time
+  if (!tls_) {
+    open_ = true;
+    read();
+    return;
+  }
+  auto self = shared_from_this();
+  tls_->async_handshake(asio::ssl::stream_base::server, [this, self](const boost::system::error_code& hec) {
+    if (closed_) return;
+    if (hec) {
+      fail(make_error("tls-handshake", "TLS handshake from " + target_.endpoint.to_string() + " failed: " + hec.message()));
+      return;
+    }
+    tls_info_ = tls::peer_info(tls_->native_handle());
+    open_ = true;
+    arm_idle();
+    read();
+  });
 }
 
 // An inbound connection must carry traffic: after idle_timeout without a byte it is closed, and

@@ -30,7 +30,7 @@ class StreamConnection final : public Flow, public std::enable_shared_from_this<
   void start(Ready ready);  // connect (+ handshake), then read; ready runs once
   // Server side: a TCP connection a peer opened to our listener. Reads at once; closes the
   // connection when it idles or holds a half message too long (section 18.3 framing is lost).
-  void accept(boost::asio::ip::tcp::socket socket);
+  void accept(boost::asio::ip::tcp::socket socket);  // TLS when built with a server context
 
   Protocol protocol() const override { return target_.protocol; }
   Status send(std::string wire) override;

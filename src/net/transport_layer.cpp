@@ -29,10 +29,9 @@ TransportLayer::~TransportLayer() {
     c->close();
   }
   if (udp_) udp_->close();
-  if (acceptor_) {
+  for (auto& l : listeners_) {
     boost::system::error_code ec;
-    acceptor_->close(ec);
-    acceptor_.reset();
+    l->acceptor->close(ec);
   }
 }
 
@@ -81,38 +80,52 @@ void TransportLayer::connect(const Target& target, std::function<void(Result<Flo
 }
 
 Result<Endpoint> TransportLayer::listen_tcp(const std::string& bind, std::uint16_t port) {
+  return listen(Protocol::kTcp, bind, port);
+}
+
+Result<Endpoint> TransportLayer::listen_tls(const std::string& bind, std::uint16_t port, bool require_client_cert) {
+  auto ctx = tls::make_server_context(config_.tls, require_client_cert);
+  if (!ctx) return ctx.error();
+  tls_server_ctx_ = std::move(*ctx);
+  return listen(Protocol::kTls, bind, port);
+}
+
+Result<Endpoint> TransportLayer::listen(Protocol p, const std::string& bind, std::uint16_t port) {
   boost::system::error_code ec;
   auto addr = boost::asio::ip::make_address(bind, ec);
-  if (ec) return make_error("transport-config", "bad TCP listen address " + bind);
+  std::string what = std::string(to_string(p)) + " " + bind + ":" + std::to_string(port);
+  if (ec) return make_error("transport-config", "bad listen address " + what);
   boost::asio::ip::tcp::endpoint ep(addr, port);
-  auto a = std::make_unique<boost::asio::ip::tcp::acceptor>(io_);
-  a->open(ep.protocol(), ec);
-  if (!ec) a->set_option(boost::asio::socket_base::reuse_address(true), ec);
-  if (!ec) a->bind(ep, ec);
-  if (!ec) a->listen(boost::asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error("transport-failed", "cannot listen on TCP " + bind + ":" + std::to_string(port) + ": " + ec.message());
-  auto le = a->local_endpoint(ec);
-  acceptor_ = std::move(a);
-  accept_next();
+  auto l = std::make_unique<Listener>(Listener{p, std::make_unique<boost::asio::ip::tcp::acceptor>(io_)});
+  auto& a = *l->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error("transport-failed", "cannot listen on " + what + ": " + ec.message());
+  auto le = a.local_endpoint(ec);
+  listeners_.push_back(std::move(l));
+  accept_next(*listeners_.back());
   return Endpoint{le.address(), le.port()};
 }
 
-void TransportLayer::accept_next() {
-  acceptor_->async_accept([this](const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket) {
-    if (ec == boost::asio::error::operation_aborted || !acceptor_) return;
+void TransportLayer::accept_next(Listener& l) {
+  l.acceptor->async_accept([this, &l](const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket) {
+    if (ec == boost::asio::error::operation_aborted || !l.acceptor->is_open()) return;
     if (!ec) {
       boost::system::error_code rec;
       auto remote = socket.remote_endpoint(rec);
       if (rec || connections_.size() >= config_.max_connections) {
-        socket.close(rec);  // bounded: the oldest flows (the registrar's) are kept
+        socket.close(rec);  // bounded: the flows already open (the registrar's) are kept
       } else {
-        Target t{Protocol::kTcp, Endpoint{remote.address(), remote.port()}, ""};
-        auto c = std::make_shared<StreamConnection>(io_, *this, timers_, t, nullptr);
+        Target t{l.protocol, Endpoint{remote.address(), remote.port()}, ""};
+        auto c = std::make_shared<StreamConnection>(io_, *this, timers_, t,
+                                                    l.protocol == Protocol::kTls ? tls_server_ctx_.get() : nullptr);
         connections_["in|" + std::to_string(++inbound_seq_) + "|" + t.endpoint.to_string()] = c;
         c->accept(std::move(socket));
       }
     }
-    accept_next();
+    accept_next(l);
   });
 }
 

@@ -63,6 +63,8 @@ class TransportLayer {
   // Accepts SIP over TCP on bind:port (port 0 = any); returns the bound endpoint. Inbound
   // connections count against max_connections; beyond it new ones are closed at once.
   Result<Endpoint> listen_tcp(const std::string& bind, std::uint16_t port);
+  // The same for TLS, with the device certificate (tls::make_server_context).
+  Result<Endpoint> listen_tls(const std::string& bind, std::uint16_t port, bool require_client_cert);
 
   std::size_t connection_count() const;
   bool keylog_enabled() const { return tls_ctx_ && tls_ctx_.keylog_enabled(); }
@@ -84,9 +86,15 @@ class TransportLayer {
   tls::TlsSessionCache sessions_;
   MessageHandler handler_;
   std::shared_ptr<UdpSocket> udp_;
-  void accept_next();
+  struct Listener {
+    Protocol protocol;
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+  };
+  Result<Endpoint> listen(Protocol p, const std::string& bind, std::uint16_t port);
+  void accept_next(Listener& l);
   std::map<std::string, std::shared_ptr<StreamConnection>> connections_;  // key: proto|endpoint|name
-  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  tls::SslCtx tls_server_ctx_;
   std::uint64_t inbound_seq_ = 0;
 };
 

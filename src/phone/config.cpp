@@ -119,7 +119,7 @@ std::optional<Error> read_tls(const Reader& r, const toml::table& t, net::tls::T
   const std::string sec = "tls";
   if (auto e = r.only(t, sec, {"ca_files", "use_system_store", "client_cert", "client_key", "client_key_passphrase",
                                "verify_server", "min_version", "ciphers", "ciphersuites", "keylog_file",
-                               "session_tickets"}))
+                               "session_tickets", "require_client_cert"}))
     return e;
   if (const toml::node* n = t.get("ca_files")) {
     const toml::array* arr = n->as_array();
@@ -144,11 +144,15 @@ std::optional<Error> read_tls(const Reader& r, const toml::table& t, net::tls::T
   return std::nullopt;
 }
 
+std::optional<Error> read_tls_listener(const Reader& r, const toml::table& t, bool& require) {
+  return r.boolean(t, "require_client_cert", require, "tls");
+}
+
 std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) {
   const std::string sec = "sip";
   if (auto e = r.only(t, sec, {"t1_ms", "t2_ms", "t4_ms", "keepalive_interval_s", "connect_timeout_s",
                                "max_connections", "udp_bind", "udp_port", "user_agent", "dns_servers",
-                               "tcp_listen", "idle_timeout_s", "half_message_timeout_s"}))
+                               "tcp_listen", "tls_listen", "idle_timeout_s", "half_message_timeout_s"}))
     return e;
   std::int64_t t1 = c.timers.t1.count(), t2 = c.timers.t2.count(), t4 = c.timers.t4.count();
   if (auto e = r.integer(t, "t1_ms", t1, 50, 10000, sec)) return e;
@@ -167,11 +171,12 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
   if (auto e = r.integer(t, "max_connections", c.transport.max_connections, 1, 4096, sec)) return e;
   if (auto e = r.str(t, "udp_bind", c.transport.udp_bind, sec)) return e;
   if (auto e = r.integer(t, "udp_port", c.transport.udp_port, 0, 65535, sec)) return e;
-  if (auto e = r.str(t, "tcp_listen", c.tcp_listen, sec)) return e;
-  if (!c.tcp_listen.empty()) {
-    std::size_t colon = c.tcp_listen.rfind(':');
-    auto port = colon == std::string::npos ? std::nullopt : text::parse_uint(c.tcp_listen.substr(colon + 1), 65535);
-    if (!port) return r.error(t.get("tcp_listen"), "sip.tcp_listen must be \"address:port\"");
+  for (auto [key, field] : {std::pair{"tcp_listen", &c.tcp_listen}, {"tls_listen", &c.tls_listen}}) {
+    if (auto e = r.str(t, key, *field, sec)) return e;
+    if (field->empty()) continue;
+    std::size_t colon = field->rfind(':');
+    auto port = colon == std::string::npos ? std::nullopt : text::parse_uint(field->substr(colon + 1), 65535);
+    if (!port) return r.error(t.get(key), "sip." + std::string(key) + " must be \"address:port\"");
   }
   std::int64_t idle = c.transport.idle_timeout.count() / 1000;
   if (auto e = r.integer(t, "idle_timeout_s", idle, 1, 86400, sec)) return e;
@@ -221,6 +226,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   if (const toml::node* n = root.get("tls")) {
     if (!n->is_table()) return r.error(n, "tls must be a table");
     if (auto e = read_tls(r, *n->as_table(), c.transport.tls)) return *e;
+    if (auto e = read_tls_listener(r, *n->as_table(), c.require_client_cert)) return *e;
   }
   if (const toml::node* n = root.get("sip")) {
     if (!n->is_table()) return r.error(n, "sip must be a table");

@@ -20,6 +20,8 @@ struct Config {
   txn::TimerConfig timers;
   std::vector<std::string> dns_servers;  // "ip:port"; empty = the system resolver
   std::string tcp_listen;                // "ip:port" for inbound SIP over TCP; empty = none
+  std::string tls_listen;                // "ip:port" for inbound SIP over TLS; empty = none
+  bool require_client_cert = false;      // the TLS listener demands a client certificate (mTLS)
   std::string source;              // file path (for messages)
 };
 

@@ -1,6 +1,7 @@
-"""`exphone run` accepting SIP over TCP: a real peer (SIPp) gets answers, while hostile
-connections — garbage, a half message, an idle socket, more connections than allowed — are
-closed without harming the others."""
+"""`exphone run` accepting SIP over TCP and TLS: real peers (SIPp over TCP, openssl s_client over
+TLS, with and without a device certificate) get answers, while hostile connections — garbage, a
+half message, an idle socket, more connections than allowed — are closed without harming the
+others."""
 import os
 import shutil
 import socket
@@ -8,6 +9,7 @@ import subprocess
 import tempfile
 import time
 
+from lib.certs import ensure_pki
 from lib.ports import free_port
 from lib.runner import Runner
 
@@ -45,6 +47,75 @@ def sipp_options(port, tmp):
                         "-p", str(free_port()), "-m", "1", "-nostdin", "-timeout", "10", f"127.0.0.1:{port}"],
                        cwd=tmp, capture_output=True, text=True, timeout=30)
     return p.returncode
+
+
+OPTIONS = ("OPTIONS sip:phone@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:9;branch=z9hG4bKtls1\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:phone@127.0.0.1>\r\n"
+           "Call-ID: tls-probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+
+
+def tls_options(port, ca, cert=None, key=None):
+    """OPTIONS over TLS with openssl s_client; returns its stdout (the phone's answer)."""
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", ca, "-verify_return_error",
+           "-verify_ip", "127.0.0.1", "-quiet", "-ign_eof"]
+    if cert:
+        cmd += ["-cert", cert, "-key", key]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(OPTIONS.encode())
+    p.stdin.flush()
+    out = b""
+    deadline = time.monotonic() + 8
+    os.set_blocking(p.stdout.fileno(), False)
+    while time.monotonic() < deadline and b"\r\n\r\n" not in out:
+        try:
+            chunk = p.stdout.read()
+        except BlockingIOError:
+            chunk = None
+        if chunk:
+            out += chunk
+        elif p.poll() is not None:
+            break
+        else:
+            time.sleep(0.05)
+    p.kill()
+    p.wait()
+    return out.decode(errors="replace")
+
+
+def tls_phase(r, tmp):
+    pki = os.path.join(tmp, "certs")
+    ensure_pki(pki)
+    ca = os.path.join(pki, "ca.crt")
+    for require in (False, True):
+        port = free_port()
+        cfg = os.path.join(tmp, f"tls{int(require)}.toml")
+        with open(cfg, "w") as f:
+            f.write(f'[sip]\ntls_listen = "127.0.0.1:{port}"\n[tls]\nca_files = ["{ca}"]\n'
+                    f'client_cert = "{pki}/server.crt"\nclient_key = "{pki}/server.key"\n'
+                    f'require_client_cert = {"true" if require else "false"}\n')
+        phone = subprocess.Popen([EXPHONE, "run", "--config", cfg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_port(port)
+            if not require:
+                r.check("TLS listener: s_client verifies the phone and gets 200 OK",
+                        lambda: assert_in("SIP/2.0 200 OK", tls_options(port, ca)))
+            else:
+                r.check("mutual TLS listener: without a device certificate -> no answer",
+                        lambda: assert_not_in("SIP/2.0 200", tls_options(port, ca)))
+                r.check("mutual TLS listener: with the device certificate -> 200 OK",
+                        lambda: assert_in("SIP/2.0 200 OK", tls_options(port, ca, f"{pki}/client1001.crt",
+                                                                       f"{pki}/client1001.key")))
+        finally:
+            phone.terminate()
+            phone.wait(timeout=10)
+
+
+def assert_in(needle, hay):
+    assert needle in hay, f"{needle!r} not in {hay!r}"
+
+
+def assert_not_in(needle, hay):
+    assert needle not in hay, f"{needle!r} unexpectedly in {hay!r}"
 
 
 def main():
@@ -96,6 +167,7 @@ def main():
             rc = phone.wait(timeout=10)
             assert rc == 0, rc
         r.check("SIGTERM -> clean exit 0", sigterm)
+        tls_phase(r, tmp)
     finally:
         if phone.poll() is None:
             phone.kill()

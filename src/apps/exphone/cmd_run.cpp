@@ -51,7 +51,7 @@ int run_daemon(const std::string& config_path) {
     stack.timers.schedule(Millis{5000}, [&] { stack.io.stop(); });  // bounded shutdown
   });
   std::cout << "exphone running" << (config->tcp_listen.empty() ? "" : ", SIP over TCP on " + config->tcp_listen)
-            << std::endl;
+            << (config->tls_listen.empty() ? "" : ", SIP over TLS on " + config->tls_listen) << std::endl;
   stack.io.run();
   return kExitOk;
 }
@@ -63,7 +63,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   auto cmd = app.add_subcommand(
       "run",
       "The phone daemon: registers the accounts of the config and keeps them registered, accepts SIP "
-      "over TCP when [sip] tcp_listen is set, answers OPTIONS. Calls are not implemented yet (480). "
+      "over TCP/TLS when [sip] tcp_listen / tls_listen is set, answers OPTIONS. Calls are not implemented yet (480). "
       "SIGTERM or SIGINT unregisters and exits 0.");
   cmd->add_option("--config", *path, "device configuration (TOML)")->required();
   cmd->callback([path, &exit_code] { exit_code = run_daemon(*path); });

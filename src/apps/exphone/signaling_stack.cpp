@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/random.h"
+#include "core/text.h"
 #include "sip/validate.h"
 
 namespace exphone::cli {
@@ -23,13 +24,20 @@ Status SignalingStack::init(const phone::Config& config) {
   if (transport->keylog_enabled())
     std::cerr << "WARNING: TLS key logging is ON (" << config.transport.tls.keylog_file
               << "): anyone with that file can decrypt captured SIP signaling. Turn it off after debugging.\n";
-  if (!config.tcp_listen.empty()) {
-    std::size_t colon = config.tcp_listen.rfind(':');
-    std::string host = config.tcp_listen.substr(0, colon);
+  // "ip:port" (validated by the config reader) -> host and port
+  auto split = [](const std::string& hp) {
+    std::size_t colon = hp.rfind(':');
+    std::string host = hp.substr(0, colon);
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    auto port = static_cast<std::uint16_t>(std::stoi(config.tcp_listen.substr(colon + 1)));
-    auto ep = transport->listen_tcp(host, port);
-    if (!ep) return ep.error();
+    return std::pair{host, static_cast<std::uint16_t>(text::parse_uint(hp.substr(colon + 1), 65535).value_or(0))};
+  };
+  if (!config.tcp_listen.empty()) {
+    auto [host, port] = split(config.tcp_listen);
+    if (auto ep = transport->listen_tcp(host, port); !ep) return ep.error();
+  }
+  if (!config.tls_listen.empty()) {
+    auto [host, port] = split(config.tls_listen);
+    if (auto ep = transport->listen_tls(host, port, config.require_client_cert); !ep) return ep.error();
   }
   std::string to_tag = random_hex(8);
   transport->set_handler([this, to_tag](sip::Message m, net::FlowPtr flow) {

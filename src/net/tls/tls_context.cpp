@@ -421,6 +421,45 @@ Result<SslCtx> make_client_context(const TlsClientConfig& c) {
   return out;
 }
 
+Result<SslCtx> make_server_context(const TlsClientConfig& c, bool require_client_cert) {
+  if (c.client_cert.empty())
+    return config_error("a TLS listener needs the device certificate: set client_cert and client_key");
+  ERR_clear_error();
+  SslCtx out(SSL_CTX_new(TLS_server_method()), c.keylog_file);
+  SSL_CTX* ctx = out.get();
+  if (ctx == nullptr) return config_error("cannot create the TLS server context (" + openssl_reason() + ")");
+  int min_version = c.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+  if (SSL_CTX_set_min_proto_version(ctx, min_version) != 1)
+    return config_error("cannot set the minimum TLS version (" + openssl_reason() + ")");
+  const std::string& ciphers = c.ciphers.empty() ? std::string(kDefaultTls12Ciphers) : c.ciphers;
+  if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
+    ERR_clear_error();
+    return config_error("ciphers \"" + ciphers + "\": no usable TLS 1.2 cipher in the list");
+  }
+  if (!c.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, c.ciphersuites.c_str()) != 1) {
+    ERR_clear_error();
+    return config_error("ciphersuites \"" + c.ciphersuites + "\": no usable TLS 1.3 cipher suite");
+  }
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (auto st = add_client_identity(ctx, c); !st) return st.error();
+  // Client certificates: verified against ca_files when offered; required when asked (mutual
+  // TLS: only devices with a certificate from the plant CA may reach the phone).
+  TlsClientConfig trust = c;
+  trust.verify_server = require_client_cert;
+  if (require_client_cert || !c.ca_files.empty() || c.use_system_store)
+    if (auto st = add_trust_store(ctx, trust); !st) return st.error();
+  int mode = SSL_VERIFY_NONE;
+  if (require_client_cert) mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  else if (!c.ca_files.empty() || c.use_system_store) mode = SSL_VERIFY_PEER;
+  SSL_CTX_set_verify(ctx, mode, nullptr);
+  static const unsigned char kSessionContext[] = "exphone-sip";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+  if (!c.keylog_file.empty())
+    if (auto st = open_keylog(ctx, c.keylog_file); !st) return st.error();
+  ERR_clear_error();
+  return out;
+}
+
 Status prepare_client_ssl(SSL* ssl, const TlsClientConfig& c, std::string_view server_host,
                           TlsSessionCache* cache, std::uint16_t port) {
   if (ssl == nullptr) return config_error("prepare_client_ssl: no SSL object");

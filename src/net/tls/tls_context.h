@@ -84,6 +84,12 @@ class TlsSessionCache {
 // Builds the client SSL_CTX. Errors: "tls-config" naming the setting or file and the reason.
 Result<SslCtx> make_client_context(const TlsClientConfig& config);
 
+// The context of a TLS listener (SIP over TLS to the phone): the device certificate and key
+// (client_cert/client_key) as the server identity, TLS >= min_version, the same AEAD-only
+// ciphers; client certificates are verified against ca_files when offered and required when
+// require_client_cert (mutual TLS). Errors: "tls-config".
+Result<SslCtx> make_server_context(const TlsClientConfig& config, bool require_client_cert);
+
 // Per-connection setup, before SSL_connect/SSL_do_handshake:
 //  - SNI (RFC 6066 section 3) for DNS names only, never for IP literals;
 //  - server identity (RFC 5922 section 7.2): server_host (DNS name, IPv4 or IPv6 literal, with
