@@ -7,6 +7,12 @@
 
 namespace exphone {
 
+std::vector<std::uint8_t> random_bytes(std::size_t n) {
+  std::vector<std::uint8_t> buf(n);
+  if (n && RAND_bytes(buf.data(), static_cast<int>(n)) != 1) std::abort();  // no entropy: nothing is safe
+  return buf;
+}
+
 std::string random_hex(std::size_t n) {
   std::vector<unsigned char> buf(n);
   if (RAND_bytes(buf.data(), static_cast<int>(n)) != 1) std::abort();  // no entropy: nothing is safe

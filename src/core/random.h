@@ -3,11 +3,15 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace exphone {
 
 // n random bytes, hex-encoded (2n characters).
 std::string random_hex(std::size_t n);
+// n random bytes (keys, salts).
+std::vector<std::uint8_t> random_bytes(std::size_t n);
 
 }  // namespace exphone
