@@ -34,6 +34,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,9 @@ inline constexpr SrtpSuite kAllSrtpSuites[] = {
 };
 
 std::string_view srtp_suite_name(SrtpSuite s);         // the RFC 4568/6188/7714 name
+// Exact, case-sensitive; the same spelling as sdp::crypto_suite_name, so a caller can map an
+// a=crypto suite by name. nullopt for names libsrtp2 has no suite for (e.g. F8_128_HMAC_SHA1_80).
+std::optional<SrtpSuite> srtp_suite_from_name(std::string_view name);
 std::size_t srtp_master_key_length(SrtpSuite s);       // bytes
 std::size_t srtp_master_salt_length(SrtpSuite s);      // bytes: 14 (AES-CM) or 12 (GCM)
 std::size_t srtp_key_salt_length(SrtpSuite s);         // key + salt
@@ -91,6 +95,7 @@ struct SrtpKey {
 
 enum class Direction { kOutbound, kInbound };
 
+// Not thread-safe: a session belongs to the media loop's thread (DESIGN.md: one event loop).
 class SrtpSession {
  public:
   struct Counters {
@@ -128,7 +133,8 @@ class SrtpSession {
 
   // Verify and decrypt an SRTP packet in place (RFC 3711 3.3); the vector shrinks to the RTP
   // packet. Errors: srtp-auth-failed, srtp-replay, srtp-bad-packet, srtp-wrong-direction. On
-  // error the buffer contents are unspecified and the packet must be dropped.
+  // error the buffer contents are unspecified and the packet must be dropped. The padding count
+  // is only readable after decryption: parse the result with parse_rtp before using it.
   Status unprotect(std::vector<std::uint8_t>& srtp);
   Status unprotect(std::uint8_t* buf, std::size_t& len);
 
