@@ -1,0 +1,35 @@
+#include "media/tone.h"
+
+#include <cmath>
+#include <numbers>
+
+namespace exphone::media {
+
+ToneGenerator::ToneGenerator(double frequency_hz, std::uint32_t sample_rate, double amplitude)
+    : step_(2 * std::numbers::pi * frequency_hz / sample_rate), amplitude_(amplitude) {}
+
+void ToneGenerator::fill(std::span<std::int16_t> out) {
+  for (auto& s : out) {
+    s = static_cast<std::int16_t>(std::lround(amplitude_ * 32767.0 * std::sin(phase_)));
+    phase_ += step_;
+    if (phase_ > 2 * std::numbers::pi) phase_ -= 2 * std::numbers::pi;
+  }
+}
+
+double tone_energy_ratio(std::span<const std::int16_t> pcm, double frequency_hz, std::uint32_t sample_rate) {
+  if (pcm.empty()) return 0;
+  double coeff = 2 * std::cos(2 * std::numbers::pi * frequency_hz / sample_rate);
+  double s1 = 0, s2 = 0, total = 0;
+  for (std::int16_t x : pcm) {
+    double s0 = x + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+    total += static_cast<double>(x) * x;
+  }
+  double power = s1 * s1 + s2 * s2 - coeff * s1 * s2;  // |X(k)|^2
+  if (total <= 0) return 0;
+  // A pure sine of N samples gives |X|^2 = (A*N/2)^2 and sum x^2 = A^2*N/2: ratio = 2|X|^2/(N*total)
+  return 2 * power / (static_cast<double>(pcm.size()) * total);
+}
+
+}  // namespace exphone::media

@@ -1,0 +1,25 @@
+// Test signals for a headless phone: a sine tone generator, and a Goertzel detector that tells
+// whether a recording contains a given frequency (how tests prove audio really flowed).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace exphone::media {
+
+class ToneGenerator {
+ public:
+  ToneGenerator(double frequency_hz, std::uint32_t sample_rate, double amplitude = 0.5);
+  void fill(std::span<std::int16_t> out);  // continues the phase across calls
+
+ private:
+  double step_;
+  double phase_ = 0;
+  double amplitude_;
+};
+
+// Share of the signal's energy at `frequency_hz` (0..1), Goertzel algorithm over the whole buffer.
+double tone_energy_ratio(std::span<const std::int16_t> pcm, double frequency_hz, std::uint32_t sample_rate);
+
+}  // namespace exphone::media
