@@ -59,6 +59,16 @@ Result<std::unique_ptr<RtpStream>> RtpStream::open(asio::io_context& io, RtpStre
   return s;
 }
 
+Status RtpStream::set_srtp(const SrtpKey& send, const SrtpKey& receive) {
+  auto tx = SrtpSession::create(send, Direction::kOutbound);
+  if (!tx) return tx.error();
+  auto rx = SrtpSession::create(receive, Direction::kInbound);
+  if (!rx) return rx.error();
+  send_srtp_.emplace(std::move(*tx));
+  receive_srtp_.emplace(std::move(*rx));
+  return Ok{};
+}
+
 void RtpStream::receive() {
   std::weak_ptr<bool> alive = alive_;
   socket_.async_receive_from(asio::buffer(rx_), sender_, [this, alive](const boost::system::error_code& ec, std::size_t n) {

@@ -79,7 +79,10 @@ void StreamConnection::accept(tcp::socket socket) {
       fail(make_error("tls-handshake", "TLS handshake from " + target_.endpoint.to_string() + " failed: " + hec.message()));
       return;
     }
-    tls_info_ = tls::peer_info(tls_->native_handle());
+    SSL* ssl = tls_->native_handle();
+    tls_info_ = tls::peer_info(ssl);
+    // server side: "verified" means the peer presented a certificate that chains to ca_files
+    tls_info_->verified = SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
     open_ = true;
     arm_idle();
     read();

@@ -199,6 +199,30 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
   return std::nullopt;
 }
 
+std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c) {
+  const std::string sec = "phone";
+  if (auto e = r.only(t, sec, {"user", "srtp", "allow_sdes_over_insecure_transport", "auto_answer", "allow_peers"}))
+    return e;
+  if (auto e = r.str(t, "user", c.phone_user, sec)) return e;
+  std::string srtp;
+  if (auto e = r.str(t, "srtp", srtp, sec)) return e;
+  if (srtp == "off") c.media.srtp = ua::SrtpPolicy::kOff;
+  else if (srtp == "optional" || srtp.empty()) c.media.srtp = ua::SrtpPolicy::kOptional;
+  else if (srtp == "mandatory") c.media.srtp = ua::SrtpPolicy::kMandatory;
+  else return r.error(t.get("srtp"), "phone.srtp must be \"off\", \"optional\" or \"mandatory\"");
+  if (auto e = r.boolean(t, "allow_sdes_over_insecure_transport", c.media.allow_sdes_over_insecure_transport, sec)) return e;
+  if (auto e = r.boolean(t, "auto_answer", c.auto_answer, sec)) return e;
+  if (const toml::node* n = t.get("allow_peers")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return r.error(n, "phone.allow_peers must be an array of IP addresses");
+    for (const auto& item : *arr) {
+      if (!item.is_string()) return r.error(&item, "phone.allow_peers entries must be strings");
+      c.allow_peers.push_back(*item.value<std::string>());
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, const std::string& base_dir, const std::string& source_name) {
@@ -212,7 +236,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   Reader r(source_name, base_dir);
   Config c;
   c.source = source_name;
-  if (auto e = r.only(root, "the top level", {"account", "tls", "sip"})) return *e;
+  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone"})) return *e;
   if (const toml::node* n = root.get("account")) {
     const toml::array* arr = n->as_array();
     if (!arr || !arr->is_array_of_tables()) return r.error(n, "account must be written as [[account]] tables");
@@ -227,6 +251,10 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
     if (!n->is_table()) return r.error(n, "tls must be a table");
     if (auto e = read_tls(r, *n->as_table(), c.transport.tls)) return *e;
     if (auto e = read_tls_listener(r, *n->as_table(), c.require_client_cert)) return *e;
+  }
+  if (const toml::node* n = root.get("phone")) {
+    if (!n->is_table()) return r.error(n, "phone must be a table");
+    if (auto e = read_phone(r, *n->as_table(), c)) return *e;
   }
   if (const toml::node* n = root.get("sip")) {
     if (!n->is_table()) return r.error(n, "sip must be a table");

@@ -10,6 +10,7 @@
 #include "core/result.h"
 #include "net/transport_layer.h"
 #include "txn/timers.h"
+#include "ua/offer_answer.h"
 #include "ua/registration.h"
 
 namespace exphone::phone {
@@ -22,6 +23,11 @@ struct Config {
   std::string tcp_listen;                // "ip:port" for inbound SIP over TCP; empty = none
   std::string tls_listen;                // "ip:port" for inbound SIP over TLS; empty = none
   bool require_client_cert = false;      // the TLS listener demands a client certificate (mTLS)
+  // [phone]
+  std::string phone_user = "exphone";    // user part of our address on peer-to-peer calls
+  ua::MediaPolicy media;                 // srtp policy, allow_sdes_over_insecure_transport
+  bool auto_answer = false;              // intercom mode: answer calls at once
+  std::vector<std::string> allow_peers;  // addresses allowed to call (besides verified mTLS peers)
   std::string source;              // file path (for messages)
 };
 

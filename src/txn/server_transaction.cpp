@@ -140,6 +140,8 @@ Message make_response(const Message& request, int status, std::string_view reaso
   // section 8.2.6.1: a 100 Trying copies Timestamp
   if (status == 100)
     if (const auto* ts = request.find(HeaderId::kTimestamp)) r.add_header(HeaderId::kTimestamp, ts->value);
+  // section 18.3: stream transports need Content-Length on every message (set_body replaces it)
+  r.add_header(HeaderId::kContentLength, "0");
   return r;
 }
 

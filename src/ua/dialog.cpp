@@ -125,6 +125,7 @@ Result<Message> Dialog::make_request(std::string_view method, std::string_view v
   m.add_header(HeaderId::kCallId, id_.call_id);
   std::uint32_t n = cseq ? *cseq : ++local_seq_;
   m.add_header(HeaderId::kCSeq, std::to_string(n) + " " + std::string(method));
+  m.add_header(HeaderId::kContentLength, "0");  // section 18.3; set_body replaces it
   return std::move(m);
 }
 

@@ -8,6 +8,8 @@
 
 #include "apps/exphone/commands.h"
 #include "apps/exphone/signaling_stack.h"
+#include "apps/exphone/json_report.h"
+#include "phone/call.h"
 #include "ua/registration.h"
 
 namespace exphone::cli {
@@ -20,6 +22,19 @@ int run_daemon(const std::string& config_path) {
   SignalingStack stack;
   if (Status s = stack.init(*config); !s) return report_error(s.error());
 
+  std::unique_ptr<phone::AutoAnswer> answer;
+  if (config->auto_answer) {
+    phone::CallSettings settings;
+    settings.local_user = config->phone_user;
+    settings.media = config->media;
+    settings.send_tone_hz = 440;
+    settings.expect_tone_hz = 1000;
+    answer = std::make_unique<phone::AutoAnswer>(stack.io, *stack.txns, settings, config->allow_peers,
+                                                 [](const phone::CallReport& r) {
+                                                   std::cout << "call-report " << to_json(r).dump() << std::endl;
+                                                 });
+    stack.on_request = [&answer](const sip::Message& m, const net::FlowPtr& flow) { return answer->on_request(m, flow); };
+  }
   std::vector<std::unique_ptr<ua::RegistrationClient>> clients;
   for (const auto& a : config->accounts) {
     auto c = std::make_unique<ua::RegistrationClient>(stack.io, *stack.transport, *stack.txns, *stack.dns, a);
@@ -63,8 +78,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
   auto cmd = app.add_subcommand(
       "run",
       "The phone daemon: registers the accounts of the config and keeps them registered, accepts SIP "
-      "over TCP/TLS when [sip] tcp_listen / tls_listen is set, answers OPTIONS. Calls are not implemented yet (480). "
-      "SIGTERM or SIGINT unregisters and exits 0.");
+      "over TCP/TLS when [sip] tcp_listen / tls_listen is set, answers OPTIONS; with [phone] auto_answer it answers calls from allowed peers (verified mTLS or allow_peers) "
+      "with a 440 Hz tone and prints a call-report line per call. SIGTERM or SIGINT unregisters and exits 0.");
   cmd->add_option("--config", *path, "device configuration (TOML)")->required();
   cmd->callback([path, &exit_code] { exit_code = run_daemon(*path); });
 }

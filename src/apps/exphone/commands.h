@@ -12,5 +12,7 @@ void add_lint_commands(CLI::App& app, int& exit_code);
 void add_register_command(CLI::App& app, int& exit_code);
 // `run`
 void add_run_command(CLI::App& app, int& exit_code);
+// `call`
+void add_call_command(CLI::App& app, int& exit_code);
 
 }  // namespace exphone::cli

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "phone/call.h"
 #include "sdp/session.h"
 #include "sip/message.h"
 #include "sip/validate.h"
@@ -13,5 +14,6 @@ namespace exphone::cli {
 nlohmann::ordered_json to_json(const sip::Message& m, const sip::Verdict& verdict);
 nlohmann::ordered_json to_json(const sdp::Session& s);
 nlohmann::ordered_json to_json(const Error& e);
+nlohmann::ordered_json to_json(const phone::CallReport& r);  // cmd_call.cpp
 
 }  // namespace exphone::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   exphone::cli::add_lint_commands(app, exit_code);
   exphone::cli::add_register_command(app, exit_code);
   exphone::cli::add_run_command(app, exit_code);
+  exphone::cli::add_call_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -45,7 +45,9 @@ Status SignalingStack::init(const phone::Config& config) {
       txns->on_response(m);  // stray responses are dropped
       return;
     }
-    if (txns->match_request(m) || m.method() == "ACK") return;
+    if (txns->match_request(m)) return;
+    if (on_request && on_request(m, flow)) return;
+    if (m.method() == "ACK") return;
     txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
     auto st = txns->create_server(m, std::move(ch), {});
     if (!st) return;

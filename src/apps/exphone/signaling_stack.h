@@ -23,6 +23,9 @@ struct SignalingStack {
 
   // Builds the layers from the config; prints the key log warning when TLS secrets are exported.
   Status init(const phone::Config& config);
+
+  // A request no transaction absorbed goes here first (calls); false = default handling.
+  std::function<bool(const sip::Message&, const net::FlowPtr&)> on_request;
 };
 
 }  // namespace exphone::cli
