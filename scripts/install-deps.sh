@@ -21,6 +21,8 @@ PACKAGES=(
   faketime
   # a DNS server on loopback with NAPTR/SRV records (RFC 3263 tests)
   dnsmasq-base
+  # captures: no cleartext SIP or audio on the wire during a secure call
+  tshark
 )
 
 missing=()
@@ -41,6 +43,8 @@ fi
 
 echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# tshark's package asks whether non-root users may capture: no
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
