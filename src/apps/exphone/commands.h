@@ -14,5 +14,7 @@ void add_register_command(CLI::App& app, int& exit_code);
 void add_run_command(CLI::App& app, int& exit_code);
 // `call`
 void add_call_command(CLI::App& app, int& exit_code);
+// `demo`
+void add_demo_command(CLI::App& app, int& exit_code);
 
 }  // namespace exphone::cli
