@@ -11,21 +11,10 @@ import tempfile
 import time
 
 from lib.certs import ensure_pki
-from lib.ports import free_port
+from lib.ports import free_port, wait_port
 from lib.runner import Runner
 
 EXPHONE = os.environ["EXPHONE"]
-
-
-def wait_port(port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 class Callee:

@@ -313,6 +313,22 @@ Status open_keylog(SSL_CTX* ctx, const std::string& path) {
   return Ok{};
 }
 
+// Minimum version and cipher lists: the same policy for both ends of a connection.
+Status apply_protocol_policy(SSL_CTX* ctx, const TlsClientConfig& c, int min_version) {
+  if (SSL_CTX_set_min_proto_version(ctx, min_version) != 1)
+    return config_error("cannot set the minimum TLS version (" + openssl_reason() + ")");
+  const std::string& ciphers = c.ciphers.empty() ? std::string(kDefaultTls12Ciphers) : c.ciphers;
+  if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
+    ERR_clear_error();
+    return config_error("ciphers \"" + ciphers + "\": no usable TLS 1.2 cipher in the list");
+  }
+  if (!c.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, c.ciphersuites.c_str()) != 1) {
+    ERR_clear_error();
+    return config_error("ciphersuites \"" + c.ciphersuites + "\": no usable TLS 1.3 cipher suite");
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 std::string TlsSessionCache::key(std::string_view host, std::uint16_t port) {
@@ -377,18 +393,7 @@ Result<SslCtx> make_client_context(const TlsClientConfig& c) {
   SSL_CTX* ctx = out.get();
   if (ctx == nullptr) return config_error("cannot create the TLS context (" + openssl_reason() + ")");
 
-  if (SSL_CTX_set_min_proto_version(ctx, min_version) != 1)
-    return config_error("cannot set the minimum TLS version (" + openssl_reason() + ")");
-
-  const std::string& ciphers = c.ciphers.empty() ? std::string(kDefaultTls12Ciphers) : c.ciphers;
-  if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
-    ERR_clear_error();
-    return config_error("ciphers \"" + ciphers + "\": no usable TLS 1.2 cipher in the list");
-  }
-  if (!c.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, c.ciphersuites.c_str()) != 1) {
-    ERR_clear_error();
-    return config_error("ciphersuites \"" + c.ciphersuites + "\": no usable TLS 1.3 cipher suite");
-  }
+  if (auto st = apply_protocol_policy(ctx, c, min_version); !st) return st.error();
 
   // A client never renegotiates (TLS 1.2); TLS 1.3 has no renegotiation at all.
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
@@ -429,17 +434,7 @@ Result<SslCtx> make_server_context(const TlsClientConfig& c, bool require_client
   SSL_CTX* ctx = out.get();
   if (ctx == nullptr) return config_error("cannot create the TLS server context (" + openssl_reason() + ")");
   int min_version = c.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
-  if (SSL_CTX_set_min_proto_version(ctx, min_version) != 1)
-    return config_error("cannot set the minimum TLS version (" + openssl_reason() + ")");
-  const std::string& ciphers = c.ciphers.empty() ? std::string(kDefaultTls12Ciphers) : c.ciphers;
-  if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
-    ERR_clear_error();
-    return config_error("ciphers \"" + ciphers + "\": no usable TLS 1.2 cipher in the list");
-  }
-  if (!c.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, c.ciphersuites.c_str()) != 1) {
-    ERR_clear_error();
-    return config_error("ciphersuites \"" + c.ciphersuites + "\": no usable TLS 1.3 cipher suite");
-  }
+  if (auto st = apply_protocol_policy(ctx, c, min_version); !st) return st.error();
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (auto st = add_client_identity(ctx, c); !st) return st.error();
   // Client certificates: verified against ca_files when offered; required when asked (mutual

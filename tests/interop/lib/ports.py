@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import time
 
-__all__ = ["free_port", "free_ports", "port_is_free", "wait_port_free"]
+__all__ = ["free_port", "free_ports", "port_is_free", "wait_port_free", "wait_port"]
 
 _handed_out: set[int] = set()
 
@@ -82,3 +82,15 @@ def wait_port_free(port: int, host: str = "127.0.0.1", timeout: float = 10.0,
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
+
+
+def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    """Polls until something accepts TCP connections on host:port; raises after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {host}:{port}")
