@@ -19,8 +19,7 @@ T random_value() {
 }  // namespace
 
 RtpStream::RtpStream(asio::io_context& io, RtpStreamConfig config)
-    : io_(io),
-      config_(std::move(config)),
+    : config_(std::move(config)),
       socket_(io),
       timer_(io),
       sequence_(random_value<std::uint16_t>()),

@@ -63,7 +63,6 @@ class RtpStream {
   void on_packet(std::size_t n);
   void send_frame();
 
-  boost::asio::io_context& io_;
   RtpStreamConfig config_;
   boost::asio::ip::udp::socket socket_;
   boost::asio::steady_timer timer_;
