@@ -82,11 +82,11 @@ class Reader {
 std::optional<Error> read_account(const Reader& r, const toml::table& t, std::size_t index, ua::AccountSettings& a) {
   std::string sec = "account[" + std::to_string(index) + "]";
   if (auto e = r.only(t, sec, {"name", "user", "auth_user", "password", "domain", "display_name", "registrar",
-                               "backup_registrars", "transport", "expires"}))
+                               "backup_registrars", "outbound_proxy", "transport", "expires"}))
     return e;
   for (auto [key, field] : {std::pair{"name", &a.name}, {"user", &a.user}, {"auth_user", &a.auth_user},
                             {"password", &a.password}, {"domain", &a.domain}, {"display_name", &a.display_name},
-                            {"registrar", &a.registrar}})
+                            {"registrar", &a.registrar}, {"outbound_proxy", &a.outbound_proxy}})
     if (auto e = r.str(t, key, *field, sec)) return e;
   if (a.user.empty()) return r.error(&t, sec + ".user is required");
   if (a.domain.empty()) return r.error(&t, sec + ".domain is required");
@@ -101,6 +101,8 @@ std::optional<Error> read_account(const Reader& r, const toml::table& t, std::si
   if (a.name.empty()) a.name = a.user + "@" + a.domain;
   auto reg = ua::registrar_address(a);
   if (!reg) return r.error(t.get("registrar") ? t.get("registrar") : &t, reg.error().message);
+  if (!a.outbound_proxy.empty())
+    if (auto p = ua::registrar_address(a, a.outbound_proxy); !p) return r.error(t.get("outbound_proxy"), p.error().message);
   if (const toml::node* n = t.get("backup_registrars")) {
     const toml::array* arr = n->as_array();
     if (!arr) return r.error(n, sec + ".backup_registrars must be an array of URIs");

@@ -95,9 +95,23 @@ void RegistrationClient::locate_current() {
     return;
   }
   registrar_ = *r;
-  net::ServerUri uri{registrar_.host, registrar_.port ? std::optional<std::uint16_t>(registrar_.port) : std::nullopt,
-                     registrar_.explicit_transport ? std::optional<net::Protocol>(registrar_.protocol) : std::nullopt,
-                     registrar_.sips};
+  // With an outbound proxy the request still names the registrar, but goes to the proxy, which
+  // is located instead (RFC 3261 section 8.1.2; RFC 3263 applies to the proxy's URI).
+  RegistrarAddress where = registrar_;
+  route_.clear();
+  if (!settings_.outbound_proxy.empty()) {
+    auto p = registrar_address(settings_, settings_.outbound_proxy);
+    if (!p) {
+      fail(p.error());
+      return;
+    }
+    where = *p;
+    std::string proxy = settings_.outbound_proxy;
+    route_ = "<" + proxy + (proxy.find(";lr") == std::string::npos ? ";lr" : "") + ">";
+  }
+  net::ServerUri uri{where.host, where.port ? std::optional<std::uint16_t>(where.port) : std::nullopt,
+                     where.explicit_transport ? std::optional<net::Protocol>(where.protocol) : std::nullopt,
+                     where.sips};
   std::weak_ptr<bool> alive = alive_;
   net::locate(dns_, uri, [this, alive](Result<std::vector<net::Target>> t) {
     if (alive.expired()) return;
@@ -206,6 +220,7 @@ void RegistrationClient::send_register(std::uint32_t expires, std::vector<Digest
   m.add_header(HeaderId::kVia, "SIP/2.0/" + std::string(net::via_token(registrar_.protocol)) + " " +
                                    flow_->local().to_string() + ";branch=" + txn::TransactionLayer::new_branch() + ";rport");
   m.add_header(HeaderId::kMaxForwards, "70");
+  if (!route_.empty()) m.add_header(HeaderId::kRoute, route_);
   m.add_header(HeaderId::kFrom, display + "<" + aor + ">;tag=" + from_tag_);
   m.add_header(HeaderId::kTo, display + "<" + aor + ">");
   m.add_header(HeaderId::kCallId, call_id_);

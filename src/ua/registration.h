@@ -29,6 +29,7 @@ struct AccountSettings {
   std::string display_name;
   std::string registrar;     // "sip:pbx.example.com:5061;transport=tls", "sips:..."; sip:<domain> when empty
   std::vector<std::string> backup_registrars;  // tried in order when every target of registrar fails
+  std::string outbound_proxy;  // "sip:proxy.plant.local;lr": every request goes there first (RFC 3261 8.1.2)
   std::optional<net::Protocol> transport;  // overrides the registrar URI
   std::uint32_t expires = 600;
   std::string user_agent = "exphone";
@@ -106,6 +107,7 @@ class RegistrationClient {
   std::size_t target_index_ = 0;
   std::optional<Error> first_error_;         // reported when every target failed
   std::optional<net::Target> target_;
+  std::string route_;                        // "<outbound proxy;lr>" or empty
   net::FlowPtr flow_;
   DigestSession digest_;
   std::string call_id_;

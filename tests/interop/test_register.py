@@ -81,6 +81,30 @@ def main():
                 assert "CN=localhost" in t["peer_subject"], t
             r.check("tls register, server verified", tls_ok)
 
+            def outbound_proxy():
+                path = os.path.join(tmp, "proxy.toml")
+                with open(path, "w") as f:
+                    f.write('[[account]]\nuser = "1001"\npassword = "secret1001"\ndomain = "localhost"\n'
+                            'registrar = "sip:localhost"\n'
+                            f'outbound_proxy = "sip:127.0.0.1:{kam.udp_port};transport=udp"\n')
+                expect_ok(path, kam)
+            r.check("outbound proxy: REGISTER sip:localhost routed via the proxy", outbound_proxy)
+
+            def two_accounts():
+                path = os.path.join(tmp, "two.toml")
+                with open(path, "w") as f:
+                    for user, transport, port in (("1001", "udp", kam.udp_port), ("1002", "tls", kam.tls_port)):
+                        f.write(f'[[account]]\nuser = "{user}"\npassword = "secret{user}"\ndomain = "localhost"\n'
+                                f'registrar = "sip:127.0.0.1:{port};transport={transport}"\n')
+                    f.write(f'[tls]\nca_files = ["{ca}"]\n')
+                rc, rep, err = register(path, "--keep")
+                assert rc == 0, err
+                assert [a["registered"] for a in rep["accounts"]] == [True, True], rep
+                assert kam.wait_registered("1001", timeout=5) and kam.wait_registered("1002", timeout=5)
+                kam.unregister("1001")
+                kam.unregister("1002")
+            r.check("two accounts (UDP and TLS) in one config", two_accounts)
+
             def unregister_on_exit():
                 rc, rep, err = register(c("unreg", kam.udp_port, "udp"))
                 assert rc == 0, err
