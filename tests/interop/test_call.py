@@ -108,6 +108,17 @@ def main():
             assert len(set(sample)) > 100, f"payload looks like clear G.711 ({len(set(sample))} distinct bytes)"
         r.check("capture: no cleartext SIP, RTP payload is ciphertext", capture_is_dark)
 
+        v6_port = free_port(host="::1")
+        callee_v6 = callee_tls.replace(f'tls_listen = "127.0.0.1:{tls_port}"', f'tls_listen = "[::1]:{v6_port}"')
+        with Callee(tmp, "callee-v6", callee_v6):
+            wait_port(v6_port, host="::1")
+
+            def ipv6_call():
+                rc, rep, err = call(tmp, "caller-v6", caller_tls, f"sips:phone@[::1]:{v6_port}", duration="1")
+                assert rc == 0 and rep["secure"], (rep, err)
+                assert rep["media"]["heard_tone_ratio"] > 0.8, rep
+            r.check("the same secure call over IPv6 (::1): TLS to an IPv6 literal, c=IN IP6", ipv6_call)
+
         tcp_port = free_port()
         callee_tcp = (f'[sip]\ntcp_listen = "127.0.0.1:{tcp_port}"\n[phone]\nsrtp = "mandatory"\nauto_answer = true\n'
                       'allow_peers = ["127.0.0.2"]\n')
