@@ -29,25 +29,31 @@ TransportLayer::~TransportLayer() {
     c->close();
   }
   if (udp_) udp_->close();
+  if (udp6_) udp6_->close();
   for (auto& l : listeners_) {
     boost::system::error_code ec;
     l->acceptor->close(ec);
   }
 }
 
-Status TransportLayer::open_udp() {
-  if (udp_) return Ok{};
+Status TransportLayer::open_udp(bool v6) {
+  auto& slot = v6 ? udp6_ : udp_;
+  if (slot) return Ok{};
+  boost::system::error_code ec;
+  auto configured = boost::asio::ip::make_address(config_.udp_bind, ec);
+  std::string bind = !ec && configured.is_v6() == v6 ? config_.udp_bind : (v6 ? "::" : "0.0.0.0");
   auto s = std::make_shared<UdpSocket>(io_, *this);
-  Status st = s->open(config_.udp_bind, config_.udp_port);
+  Status st = s->open(bind, config_.udp_port);
   if (!st) return st;
-  udp_ = std::move(s);
+  slot = std::move(s);
   return Ok{};
 }
 
 Result<FlowPtr> TransportLayer::udp_flow(const Endpoint& remote) {
-  Status st = open_udp();
+  bool v6 = remote.address.is_v6();
+  Status st = open_udp(v6);
   if (!st) return st.error();
-  return udp_->flow(remote);
+  return (v6 ? udp6_ : udp_)->flow(remote);
 }
 
 void TransportLayer::connect(const Target& target, std::function<void(Result<FlowPtr>)> done) {

@@ -29,7 +29,8 @@ struct TransportConfig {
   // pong_timeout, else the flow is declared dead (section 4.4.1: 10 s).
   Millis keepalive_interval{30000};
   Millis pong_timeout{10000};
-  // Local address for the UDP socket ("0.0.0.0" / "::"), port 0 = any.
+  // Local address for the UDP socket of that family ("0.0.0.0" / "::"; the other family binds
+  // its wildcard), port 0 = any.
   std::string udp_bind = "0.0.0.0";
   std::uint16_t udp_port = 0;
   // Inbound TCP connections (listen_tcp): closed after this long without traffic, or when a
@@ -77,7 +78,7 @@ class TransportLayer {
 
  private:
   TransportLayer(boost::asio::io_context& io, TimerService& timers, TransportConfig config, tls::SslCtx ctx);
-  Status open_udp();
+  Status open_udp(bool v6);
 
   boost::asio::io_context& io_;
   TimerService& timers_;
@@ -85,7 +86,8 @@ class TransportLayer {
   tls::SslCtx tls_ctx_;
   tls::TlsSessionCache sessions_;
   MessageHandler handler_;
-  std::shared_ptr<UdpSocket> udp_;
+  std::shared_ptr<UdpSocket> udp_;   // IPv4
+  std::shared_ptr<UdpSocket> udp6_;  // IPv6, opened when an IPv6 peer is first addressed
   struct Listener {
     Protocol protocol;
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;

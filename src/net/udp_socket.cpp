@@ -1,5 +1,7 @@
 #include "net/udp_socket.h"
 
+#include <boost/asio/ip/v6_only.hpp>
+
 #include "net/transport_layer.h"
 
 namespace exphone::net {
@@ -50,6 +52,8 @@ Status UdpSocket::open(const std::string& bind_address, std::uint16_t port) {
   if (ec) return make_error("transport-config", "bad UDP bind address " + bind_address);
   udp::endpoint ep(addr, port);
   socket_.open(ep.protocol(), ec);
+  // one socket per family: the IPv6 one must not also claim the IPv4 port
+  if (!ec && ep.address().is_v6()) socket_.set_option(boost::asio::ip::v6_only(true), ec);
   if (!ec) socket_.bind(ep, ec);
   if (ec) return make_error("transport-failed", "cannot bind UDP " + bind_address + ":" + std::to_string(port) + ": " + ec.message());
   auto le = socket_.local_endpoint(ec);

@@ -97,15 +97,16 @@ def parse_message_log(text):
 class Sipp:
     """One SIPp UAS process (one call, -m 1) in its own temp dir; stopped by PID."""
 
-    def __init__(self, workdir, scenario, transport="u1", pause_ms=0, global_timeout_s=40):
+    def __init__(self, workdir, scenario, transport="u1", pause_ms=0, global_timeout_s=40, host=HOST):
         self.dir = Path(tempfile.mkdtemp(prefix="sipp-", dir=workdir))
         self.scenario = SCENARIOS / scenario
         self.transport = transport
-        self.port = free_port(HOST)
+        self.host = host
+        self.port = free_port(host)
         self.message_file = self.dir / "messages.log"
         self.error_file = self.dir / "errors.log"
         self.screen_file = self.dir / "sipp.out"
-        self.args = ["sipp", "-sf", str(self.scenario), "-i", HOST, "-p", str(self.port), "-t", transport,
+        self.args = ["sipp", "-sf", str(self.scenario), "-i", host, "-p", str(self.port), "-t", transport,
                      "-m", "1", "-d", str(pause_ms), "-nostdin", "-trace_msg", "-message_file",
                      str(self.message_file), "-trace_err", "-error_file", str(self.error_file),
                      "-timeout", f"{global_timeout_s}s", "-timeout_error"]
@@ -127,7 +128,7 @@ class Sipp:
     def start(self, timeout=10.0, attempts=3):
         for attempt in range(attempts):
             if attempt:  # the port was taken between free_port() and SIPp's bind: try another
-                self.port = free_port(HOST)
+                self.port = free_port(self.host)
                 self.args[self.args.index("-p") + 1] = str(self.port)
             self._out = open(self.screen_file, "w")
             self.proc = subprocess.Popen(self.args, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=self._out,
@@ -136,7 +137,7 @@ class Sipp:
             # poll until SIPp holds its port (UDP socket bound / TCP listening)
             udp = self.transport.startswith("u")
             deadline = time.monotonic() + timeout
-            while port_is_free(self.port, HOST, udp=udp, tcp=not udp):
+            while port_is_free(self.port, self.host, udp=udp, tcp=not udp):
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     break
                 time.sleep(0.02)
@@ -144,7 +145,7 @@ class Sipp:
                 return
             self.stop()
             if attempt == attempts - 1:
-                raise AssertionError(f"sipp did not start on {HOST}:{self.port} (exit {self.proc.returncode}): "
+                raise AssertionError(f"sipp did not start on {self.host}:{self.port} (exit {self.proc.returncode}): "
                                      f"{self.screen()[-2000:]}")
 
     def wait(self, timeout):
@@ -203,9 +204,10 @@ class Sipp:
 # exphone
 # ----------------------------------------------------------------------------------------------
 
-def write_config(workdir, name, port, transport, password=PASSWORD, sip=None, account=None):
+def write_config(workdir, name, port, transport, password=PASSWORD, sip=None, account=None, host=HOST):
+    uri_host = f"[{host}]" if ":" in host else host
     lines = ["[[account]]", f'user = "{USER}"', f'password = "{password}"', 'domain = "localhost"',
-             f'registrar = "sip:{HOST}:{port};transport={transport}"']
+             f'registrar = "sip:{uri_host}:{port};transport={transport}"']
     for k, v in (account or {}).items():
         lines.append(f"{k} = {json.dumps(v)}")
     if sip:
@@ -362,6 +364,17 @@ def case_423(tmp):
     return run
 
 
+def case_ipv6(tmp):
+    def run():
+        with Sipp(tmp, "reg_423.xml", host="::1") as sipp:
+            cfg = write_config(tmp, "v6", sipp.port, "udp", account={"expires": 600}, host="::1")
+            rc, rep, err, _ = register(cfg)
+            sipp.expect_success()
+            expect_registered(rc, rep, err, "udp", 1800)
+            assert rep["accounts"][0]["registrar"] == f"[::1]:{sipp.port}", rep
+    return run
+
+
 def case_stale(tmp, transport):
     def run():
         sipp_t = "u1" if transport == "udp" else "t1"
@@ -445,6 +458,7 @@ def main():
         r.check("wrong password: auth-failed after exactly one authenticated REGISTER", case_wrong_password(tmp))
         r.check("no answer: timeout after Timer F = 64*T1 (T1 = 100 ms)", case_timeout(tmp))
         r.check("401 stale=true over TCP: no retransmissions on a reliable transport", case_stale(tmp, "tcp"))
+        r.check("REGISTER over UDP/IPv6 (::1) to SIPp, 423 handled", case_ipv6(tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     r.finish()
