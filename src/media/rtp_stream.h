@@ -49,8 +49,12 @@ class RtpStream {
   std::uint16_t local_port() const { return local_port_; }
   bool secure() const { return static_cast<bool>(send_srtp_); }
   void set_remote(const boost::asio::ip::udp::endpoint& remote) { remote_ = remote; }
-  // Keys negotiated after the socket exists (the port goes into the SDP first).
+  // What offer/answer settled, after the socket exists (its port goes into the SDP first).
   Status set_srtp(const SrtpKey& send, const SrtpKey& receive);
+  void set_codec(G711 law, std::uint8_t payload_type) {
+    config_.law = law;
+    config_.payload_type = payload_type;
+  }
   void start(Source source);  // sends a frame every ptime until stop()
   void stop();
 

@@ -41,6 +41,7 @@ Result<media::SrtpKey> media_key(sdp::CryptoSuite suite, const Bytes& key_salt) 
 
 Status start_media(media::RtpStream& rtp, const ua::NegotiatedAudio& a, double tone_hz, CallReport& report) {
   report.codec = a.codec.name;
+  rtp.set_codec(text::iequals(a.codec.name, "PCMA") ? media::G711::kAlaw : media::G711::kUlaw, a.codec.payload_type);
   if (a.srtp) {
     auto tx = media_key(a.srtp->suite, a.srtp->local_key_salt);
     if (!tx) return tx.error();
@@ -62,13 +63,9 @@ Status start_media(media::RtpStream& rtp, const ua::NegotiatedAudio& a, double t
   return Ok{};
 }
 
-media::RtpStreamConfig rtp_config(const ua::NegotiatedAudio* a, const std::string& local_ip) {
+media::RtpStreamConfig rtp_config(const std::string& local_ip) {
   media::RtpStreamConfig c;
   c.local_address = local_ip;
-  if (a) {
-    c.law = text::iequals(a->codec.name, "PCMA") ? media::G711::kAlaw : media::G711::kUlaw;
-    c.payload_type = a->codec.payload_type;
-  }
   return c;
 }
 
@@ -131,7 +128,7 @@ void OutgoingCall::connected(net::FlowPtr flow) {
   flow_ = flow;
   if (flow->tls_info()) report_.tls = *flow->tls_info();
   std::string local_ip = flow->local().address.to_string();
-  auto rtp = media::RtpStream::open(io_, rtp_config(nullptr, local_ip));
+  auto rtp = media::RtpStream::open(io_, rtp_config(local_ip));
   if (!rtp) return finish(rtp.error());
   rtp_ = std::move(*rtp);
   bool secure_signaling = flow->protocol() == net::Protocol::kTls;
@@ -199,17 +196,6 @@ void OutgoingCall::on_response(const Message& r) {
     report_.error = neg.error();
     return hang_up();
   }
-  rtp_ = nullptr;  // reopen with the negotiated codec on the same port is simpler than mutating
-  auto rtp = media::RtpStream::open(io_, [&] {
-    auto c = rtp_config(&*neg, flow_->local().address.to_string());
-    c.local_port = offer_->sdp.media()[0].port;
-    return c;
-  }());
-  if (!rtp) {
-    report_.error = rtp.error();
-    return hang_up();
-  }
-  rtp_ = std::move(*rtp);
   if (Status s = start_media(*rtp_, *neg, settings_.send_tone_hz, report_); !s) {
     report_.error = s.error();
     return hang_up();
@@ -326,12 +312,12 @@ void AutoAnswer::invite(const Message& m, const net::FlowPtr& flow) {
   call->report.transport = std::string(net::to_string(flow->protocol()));
   if (flow->tls_info()) call->report.tls = *flow->tls_info();
   std::string local_ip = flow->local().address.to_string();
-  auto probe = media::RtpStream::open(io_, rtp_config(nullptr, local_ip));  // reserve a port for the SDP
-  if (!probe) {
+  auto rtp = media::RtpStream::open(io_, rtp_config(local_ip));  // its port goes into the answer
+  if (!rtp) {
     (void)t->respond(txn::make_response(m, 500, "Media Unavailable", tag));
     return;
   }
-  std::uint16_t port = (*probe)->local_port();
+  std::uint16_t port = (*rtp)->local_port();
   int status = 488;
   auto answer = ua::answer_offer(settings_.media, *offer, ua::LocalMedia{local_ip, port},
                                  flow->protocol() == net::Protocol::kTls, 1, &status);
@@ -340,14 +326,6 @@ void AutoAnswer::invite(const Message& m, const net::FlowPtr& flow) {
     auto r = txn::make_response(m, status, "Not Acceptable Here", tag);
     r.add_header("Warning", "399 exphone \"" + answer.error().code + "\"");
     (void)t->respond(r);
-    return;
-  }
-  probe->reset();  // the negotiated stream takes the same port
-  auto cfg = rtp_config(&answer->audio, local_ip);
-  cfg.local_port = port;
-  auto rtp = media::RtpStream::open(io_, cfg);
-  if (!rtp) {
-    (void)t->respond(txn::make_response(m, 500, "Media Unavailable", tag));
     return;
   }
   call->rtp = std::move(*rtp);

@@ -37,6 +37,31 @@ json to_json(const Error& e) {
   return j;
 }
 
+json to_json(const phone::CallReport& r) {
+  json j;
+  j["answered"] = r.answered;
+  j["final_status"] = r.final_status;
+  j["time_to_ring_ms"] = r.time_to_ring_ms;
+  j["time_to_answer_ms"] = r.time_to_answer_ms;
+  j["signaling"]["transport"] = r.transport;
+  if (r.tls)
+    j["signaling"]["tls"] = {{"version", r.tls->version},   {"cipher", r.tls->cipher},
+                             {"verified", r.tls->verified}, {"peer_subject", r.tls->peer_subject},
+                             {"peer_names", r.tls->peer_names}};
+  j["media"] = {{"codec", r.codec},
+                {"srtp", r.srtp},
+                {"key_exchange", r.key_exchange},
+                {"suite", r.suite},
+                {"packets_sent", r.stats.packets_sent},
+                {"packets_received", r.stats.packets_received},
+                {"srtp_auth_failures", r.stats.srtp_auth_failures},
+                {"replays_dropped", r.stats.replays_dropped},
+                {"heard_tone_ratio", r.heard_tone_ratio}};
+  j["secure"] = r.secure();
+  if (r.error) j["error"] = to_json(*r.error);
+  return j;
+}
+
 json to_json(const sip::Message& m, const sip::Verdict& verdict) {
   json j;
   j["kind"] = m.is_request() ? "request" : "response";

@@ -14,6 +14,6 @@ namespace exphone::cli {
 nlohmann::ordered_json to_json(const sip::Message& m, const sip::Verdict& verdict);
 nlohmann::ordered_json to_json(const sdp::Session& s);
 nlohmann::ordered_json to_json(const Error& e);
-nlohmann::ordered_json to_json(const phone::CallReport& r);  // cmd_call.cpp
+nlohmann::ordered_json to_json(const phone::CallReport& r);  // the call report of DESIGN.md
 
 }  // namespace exphone::cli
