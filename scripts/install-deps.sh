@@ -9,6 +9,8 @@ PACKAGES=(
   # libraries (see ../docs/design or DESIGN.md: dependencies)
   libssl-dev libsrtp2-dev libboost-dev libcli11-dev nlohmann-json3-dev
   libtomlplusplus-dev libfmt-dev libc-ares-dev
+  # media: G.722 (spandsp), Opus, WAV files, ALSA (optional backend), sd_notify
+  libspandsp-dev libopus-dev libsndfile1-dev libasound2-dev libsystemd-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # peers for the side-by-side parser benchmark
@@ -17,6 +19,8 @@ PACKAGES=(
   # SIPp + sipsak as third-party REGISTER clients, openssl CLI for the test PKI and probes,
   # python3 for the harness)
   kamailio kamailio-tls-modules sip-tester sipsak openssl python3
+  # baresip as the far-end phone for calls through Kamailio (SDES SRTP)
+  baresip-core
   # a device clock in 1970 for the certificate-date tests
   faketime
   # a DNS server on loopback with NAPTR/SRV records (RFC 3263 tests)
