@@ -2,6 +2,7 @@
 
 #include <spandsp.h>
 
+#include <algorithm>
 #include <climits>
 #include <string>
 
@@ -11,7 +12,19 @@ struct G711Codec::Plc {
   plc_state_t state;
 };
 
-G711Codec::G711Codec(G711 law, std::unique_ptr<Plc> plc) : law_(law), plc_(std::move(plc)) {}
+G711Codec::G711Codec(G711 law, std::unique_ptr<Plc> plc)
+    : law_(law), plc_(std::move(plc)), recent_(PLC_HISTORY_LEN, 0) {}
+
+void G711Codec::remember(std::span<const std::int16_t> pcm) {
+  // recent_ always holds the last PLC_HISTORY_LEN samples handed to plc_rx (zeros at first,
+  // like the freshly initialised ring).
+  if (pcm.size() >= recent_.size()) {
+    std::copy(pcm.end() - static_cast<std::ptrdiff_t>(recent_.size()), pcm.end(), recent_.begin());
+    return;
+  }
+  std::move(recent_.begin() + static_cast<std::ptrdiff_t>(pcm.size()), recent_.end(), recent_.begin());
+  std::copy(pcm.begin(), pcm.end(), recent_.end() - static_cast<std::ptrdiff_t>(pcm.size()));
+}
 G711Codec::~G711Codec() = default;  // plc_state_t owns no memory when initialised in place
 
 Result<std::unique_ptr<G711Codec>> G711Codec::create(G711 law) {
@@ -38,12 +51,21 @@ Status G711Codec::decode(std::span<const std::uint8_t> payload, std::vector<std:
   g711_decode(law_, payload, out);
   // Feed the concealer's history; after a concealed gap it also fades the real signal back in.
   plc_rx(&plc_->state, out.data(), static_cast<int>(out.size()));
+  remember(out);
   return Ok{};
 }
 
 Status G711Codec::conceal(std::size_t samples, std::vector<std::int16_t>& out) {
   if (samples == 0 || samples > kMaxCodecPayload) {
     return make_error("codec-bad-frame", "cannot conceal " + std::to_string(samples) + " samples");
+  }
+  if (plc_->state.missing_samples == 0) {
+    // A gap starts: plc_fillin will rotate its history ring with an overlapping memcpy (spandsp
+    // 0.0.6 normalise_history, undefined behaviour that AddressSanitizer reports) unless the ring
+    // is already in order. Re-feeding the last PLC_HISTORY_LEN samples, which the ring holds
+    // anyway, leaves it in order with the same content.
+    history_copy_ = recent_;
+    plc_rx(&plc_->state, history_copy_.data(), static_cast<int>(history_copy_.size()));
   }
   out.assign(samples, 0);
   plc_fillin(&plc_->state, out.data(), static_cast<int>(samples));

@@ -30,8 +30,12 @@ class G711Codec final : public AudioCodec {
   struct Plc;  // spandsp's plc_state_t (an anonymous struct: it cannot be forward-declared)
   G711Codec(G711 law, std::unique_ptr<Plc> plc);
 
+  void remember(std::span<const std::int16_t> pcm);
+
   G711 law_;
   std::unique_ptr<Plc> plc_;
+  std::vector<std::int16_t> recent_;        // the concealer's history, in order
+  std::vector<std::int16_t> history_copy_;
 };
 
 }  // namespace exphone::media
