@@ -54,6 +54,14 @@ class TransportLayer {
 
   void set_handler(MessageHandler handler) { handler_ = std::move(handler); }
 
+  // Opens the UDP socket of [sip] udp_bind / udp_port now instead of on first use, so requests
+  // can arrive before we sent anything (a phone that takes peer-to-peer calls over UDP).
+  Status listen_udp() {
+    boost::system::error_code ec;
+    auto a = boost::asio::ip::make_address(config_.udp_bind, ec);
+    return open_udp(!ec && a.is_v6());
+  }
+
   // The UDP flow to `remote` (opens the UDP socket on first use).
   Result<FlowPtr> udp_flow(const Endpoint& remote);
 

@@ -13,6 +13,7 @@ namespace exphone::phone {
 namespace asio = boost::asio;
 using sip::HeaderId;
 using sip::Message;
+using namespace std::chrono_literals;
 
 bool CallReport::secure() const {
   return transport == "tls" && tls && tls->verified && srtp && stats.srtp_auth_failures == 0 &&
@@ -21,52 +22,10 @@ bool CallReport::secure() const {
 
 namespace {
 
-std::string via_for(const net::FlowPtr& flow) {
-  return "SIP/2.0/" + std::string(net::via_token(flow->protocol())) + " " + flow->local().to_string() +
-         ";branch=" + txn::TransactionLayer::new_branch();
-}
-
-std::string scheme_for(const net::FlowPtr& flow) { return flow->protocol() == net::Protocol::kTls ? "sips:" : "sip:"; }
-
-std::string contact_for(const net::FlowPtr& flow, const std::string& user) {
-  std::string t = flow->protocol() == net::Protocol::kTcp ? ";transport=tcp" : "";
-  return "<" + scheme_for(flow) + user + "@" + flow->local().to_string() + t + ">";
-}
-
 Result<media::SrtpKey> media_key(sdp::CryptoSuite suite, const Bytes& key_salt) {
   auto s = media::srtp_suite_from_name(sdp::crypto_suite_name(suite));
   if (!s) return make_error("srtp-unsupported-suite", std::string(sdp::crypto_suite_name(suite)) + " is not supported by the media layer");
   return media::SrtpKey::from_bytes(*s, key_salt);
-}
-
-Status start_media(media::RtpStream& rtp, const ua::NegotiatedAudio& a, double tone_hz, CallReport& report) {
-  report.codec = a.codec.name;
-  rtp.set_codec(text::iequals(a.codec.name, "PCMA") ? media::G711::kAlaw : media::G711::kUlaw, a.codec.payload_type);
-  if (a.srtp) {
-    auto tx = media_key(a.srtp->suite, a.srtp->local_key_salt);
-    if (!tx) return tx.error();
-    auto rx = media_key(a.srtp->suite, a.srtp->remote_key_salt);
-    if (!rx) return rx.error();
-    if (Status s = rtp.set_srtp(*tx, *rx); !s) return s;
-    report.srtp = true;
-    report.key_exchange = "sdes";
-    report.suite = std::string(sdp::crypto_suite_name(a.srtp->suite));
-  } else {
-    report.key_exchange = "none";
-  }
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(a.remote_address, ec);
-  if (ec) return make_error("sdp-bad-connection", "media address " + a.remote_address + " is not an IP address");
-  rtp.set_remote(asio::ip::udp::endpoint(addr, a.remote_port));
-  auto tone = std::make_shared<media::ToneGenerator>(tone_hz, 8000);
-  rtp.start([tone](std::span<std::int16_t> f) { tone->fill(f); });
-  return Ok{};
-}
-
-media::RtpStreamConfig rtp_config(const std::string& local_ip) {
-  media::RtpStreamConfig c;
-  c.local_address = local_ip;
-  return c;
 }
 
 // Only G.711 is sent yet: keep the offer/answer honest about it.
@@ -77,283 +36,738 @@ ua::MediaPolicy g711_only(ua::MediaPolicy p) {
   return p;
 }
 
-long since_ms(std::chrono::steady_clock::time_point t) {
-  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count());
+std::uint64_t session_id() {
+  return static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) & 0xffffffff;
+}
+
+// RFC 3264 section 8.4: hold is an offer with a=sendonly (a=inactive when we were already
+// receive-only); resume returns to a=sendrecv.
+void set_direction(sdp::Session& s, sdp::Direction d) {
+  for (auto& m : s.media()) {
+    std::erase_if(m.attributes, [](const sdp::Attribute& a) { return sdp::parse_direction(a.name).has_value(); });
+    m.attributes.push_back({std::string(sdp::to_string(d)), std::nullopt});
+  }
+}
+
+bool sends(sdp::Direction d) { return d == sdp::Direction::kSendRecv || d == sdp::Direction::kSendOnly; }
+
+// Section 12.1.1: a UAS copies Record-Route into every dialog-establishing response.
+void copy_record_route(const Message& request, Message& response) {
+  for (const auto& h : request.headers())
+    if (h.id == HeaderId::kRecordRoute) response.add_header(HeaderId::kRecordRoute, h.value);
 }
 
 }  // namespace
 
-// ------------------------------------------------------------------------------------------
-OutgoingCall::OutgoingCall(asio::io_context& io, net::TransportLayer& transport, txn::TransactionLayer& txns,
-                           CallSettings settings)
-    : io_(io), transport_(transport), txns_(txns), settings_(std::move(settings)) {
+std::string_view Call::state_name(State s) {
+  switch (s) {
+    case State::kCalling: return "calling";
+    case State::kRinging: return "ringing";
+    case State::kEarly: return "early";
+    case State::kConfirmed: return "confirmed";
+    case State::kTerminating: return "terminating";
+    case State::kTerminated: return "terminated";
+  }
+  return "?";
+}
+
+Call::Call(CallEnv env, CallSettings settings, Ended ended)
+    : env_(env), settings_(std::move(settings)), ended_(std::move(ended)), started_(std::chrono::steady_clock::now()) {
   settings_.media = g711_only(settings_.media);
 }
 
-OutgoingCall::~OutgoingCall() {
+Call::~Call() {
   *alive_ = false;
-  if (hangup_timer_) txns_.timers().cancel(hangup_timer_);
+  cancel_timer(retransmit_timer_);
+  cancel_timer(glare_timer_);
+  cancel_timer(ring_timer_);
 }
 
-void OutgoingCall::start(const std::string& target, std::chrono::milliseconds duration,
-                         std::function<void(const CallReport&)> done) {
-  target_ = target;
-  duration_ = duration;
-  done_ = std::move(done);
-  started_ = std::chrono::steady_clock::now();
-  auto uri = sip::parse_uri(target);
-  if (!uri || !uri->is_sip_or_sips()) return finish(make_error("call-bad-target", "target must be a sip: or sips: URI"));
-  net::Protocol p = uri->scheme == sip::Scheme::kSips ? net::Protocol::kTls : net::Protocol::kTcp;
-  if (auto t = uri->params.get("transport")) {
-    auto q = net::parse_protocol(*t);
-    if (!q) return finish(make_error("call-bad-target", "unknown transport " + std::string(*t)));
-    p = *q;
-  }
-  if (p == net::Protocol::kUdp)
-    return finish(make_error("call-unsupported-transport", "calls over UDP are not implemented yet: use transport=tcp or tls"));
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(std::string(uri->host), ec);
-  if (ec) return finish(make_error("call-bad-target", "peer-to-peer targets need an IP address host"));
-  report_.transport = std::string(net::to_string(p));
-  net::Target t{p, net::Endpoint{addr, uri->has_port ? uri->port : net::default_port(p)}, std::string(uri->host)};
-  std::weak_ptr<bool> alive = alive_;
-  transport_.connect(t, [this, alive](Result<net::FlowPtr> f) {
-    if (alive.expired()) return;
-    if (!f) return finish(f.error());
-    connected(*f);
-  });
+void Call::set_state(State s) {
+  if (state_ == s) return;
+  state_ = s;
+  if (on_state) on_state(*this);
 }
 
-void OutgoingCall::connected(net::FlowPtr flow) {
-  flow_ = flow;
-  if (flow->tls_info()) report_.tls = *flow->tls_info();
-  std::string local_ip = flow->local().address.to_string();
-  auto rtp = media::RtpStream::open(io_, rtp_config(local_ip));
-  if (!rtp) return finish(rtp.error());
+void Call::cancel_timer(TimerService::Id& id) {
+  if (id) env_.txns.timers().cancel(id);
+  id = 0;
+}
+
+long Call::since_start_ms() const {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+}
+
+std::string Call::via() const {
+  std::string v = "SIP/2.0/" + std::string(net::via_token(flow_->protocol())) + " " + flow_->local().to_string() +
+                  ";branch=" + txn::TransactionLayer::new_branch();
+  if (flow_->protocol() == net::Protocol::kUdp) v += ";rport";  // RFC 3581: answers find us behind NAT
+  return v;
+}
+
+std::string Call::contact() const {
+  bool tls = flow_->protocol() == net::Protocol::kTls;
+  std::string uri = std::string(tls ? "sips:" : "sip:") + settings_.local_user + "@" + flow_->local().to_string();
+  if (flow_->protocol() == net::Protocol::kTcp) uri += ";transport=tcp";
+  return "<" + uri + ">";
+}
+
+txn::Channel Call::channel() const {
+  net::FlowPtr flow = flow_;
+  return txn::Channel{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
+}
+
+Status Call::open_media(const std::string& local_ip) {
+  local_ip_ = local_ip;
+  media::RtpStreamConfig c;
+  c.local_address = local_ip;
+  auto rtp = media::RtpStream::open(env_.io, c);
+  if (!rtp) return rtp.error();
   rtp_ = std::move(*rtp);
-  bool secure_signaling = flow->protocol() == net::Protocol::kTls;
-  auto offer = ua::make_offer(settings_.media, ua::LocalMedia{local_ip, rtp_->local_port()}, secure_signaling,
-                              static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) & 0xffffffff);
-  if (!offer) return finish(offer.error());
-  offer_ = std::move(*offer);
+  return Ok{};
+}
 
-  auto req = Message::request("INVITE", target_);
-  if (!req) return finish(req.error());
+// What an offer/answer settled goes into the stream: codec, keys (RFC 4568: each side's own key
+// protects what it sends), the peer's address, and whether we send at all (hold).
+Status Call::apply_media(const ua::NegotiatedAudio& a) {
+  report_.codec = a.codec.name;
+  rtp_->set_codec(text::iequals(a.codec.name, "PCMA") ? media::G711::kAlaw : media::G711::kUlaw, a.codec.payload_type);
+  if (a.srtp) {
+    auto tx = media_key(a.srtp->suite, a.srtp->local_key_salt);
+    if (!tx) return tx.error();
+    auto rx = media_key(a.srtp->suite, a.srtp->remote_key_salt);
+    if (!rx) return rx.error();
+    if (Status s = rtp_->set_srtp(*tx, *rx); !s) return s;
+    report_.srtp = true;
+    report_.key_exchange = "sdes";
+    report_.suite = std::string(sdp::crypto_suite_name(a.srtp->suite));
+  } else if (report_.srtp) {
+    // a re-INVITE must not downgrade a call that was encrypted (offer_answer refuses it under
+    // "mandatory"; under "optional" we refuse it here)
+    return make_error("srtp-downgrade", "the peer tried to continue the call without SRTP");
+  } else {
+    report_.key_exchange = "none";
+  }
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(a.remote_address, ec);
+  if (ec) return make_error("sdp-bad-connection", "media address " + a.remote_address + " is not an IP address");
+  rtp_->set_remote(asio::ip::udp::endpoint(addr, a.remote_port));
+  bool was_sending = audio_ && sends(audio_->direction) && !report_.held;
+  audio_ = a;
+  bool remote_held = a.direction == sdp::Direction::kRecvOnly || a.direction == sdp::Direction::kInactive;
+  if (remote_held && !report_.remote_held) ++report_.remote_holds;
+  report_.remote_held = remote_held;
+  bool send_now = sends(a.direction);
+  if (send_now && !was_sending) {
+    auto tone = std::make_shared<media::ToneGenerator>(settings_.send_tone_hz, 8000);
+    rtp_->start([tone](std::span<std::int16_t> f) { tone->fill(f); });
+  } else if (!send_now) {
+    rtp_->stop();
+  }
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------- UAC
+std::unique_ptr<Call> Call::dial(CallEnv env, CallSettings settings, Route route, Ended ended) {
+  std::unique_ptr<Call> c(new Call(env, std::move(settings), std::move(ended)));
+  c->route_ = std::move(route);
+  c->call_id_ = random_hex(16) + "@exphone";
+  c->local_tag_ = random_hex(8);
+  c->report_.call_id = c->call_id_;
+  c->report_.direction = "outgoing";
+  c->report_.peer = c->route_.request_uri;
+  if (!c->route_.auth_user.empty()) c->digest_.emplace(c->route_.auth_user, c->route_.password);
+  Call* raw = c.get();
+  std::weak_ptr<bool> alive = c->alive_;
+  auto go = [raw, alive](Result<net::FlowPtr> f) {
+    if (alive.expired()) return;
+    if (!f) return raw->finish("error", f.error());
+    raw->connected(*f);
+  };
+  if (c->route_.flow && c->route_.flow->is_open()) {
+    // posted: the caller gets the Call before any callback can run
+    asio::post(env.io, [go, flow = c->route_.flow] { go(flow); });
+  } else if (!c->route_.next_hop) {
+    asio::post(env.io, [go] { go(make_error("call-no-route", "no flow and no next hop for the call")); });
+  } else if (c->route_.next_hop->protocol == net::Protocol::kUdp) {
+    auto f = env.transport.udp_flow(c->route_.next_hop->endpoint);
+    asio::post(env.io, [go, f = std::move(f)]() mutable { go(std::move(f)); });
+  } else {
+    env.transport.connect(*c->route_.next_hop, go);
+  }
+  return c;
+}
+
+void Call::connected(net::FlowPtr flow) {
+  flow_ = std::move(flow);
+  report_.transport = std::string(net::to_string(flow_->protocol()));
+  if (flow_->tls_info()) report_.tls = *flow_->tls_info();
+  if (Status s = open_media(flow_->local().address.to_string()); !s) return finish("error", s.error());
+  // SDES keys only travel over TLS (the first hop; sips: asks every later hop to keep it so)
+  bool secure_signaling = flow_->protocol() == net::Protocol::kTls;
+  auto offer = ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure_signaling, session_id());
+  if (!offer) return finish("error", offer.error());
+  offer_ = std::move(*offer);
+  send_invite({});
+}
+
+void Call::send_invite(std::vector<ua::DigestSession::Header> auth) {
+  auto req = Message::request("INVITE", route_.request_uri);
+  if (!req) return finish("error", req.error());
   Message& m = *req;
-  m.add_header(HeaderId::kVia, via_for(flow));
+  invite_cseq_ = invite_cseq_ + 1;
+  m.add_header(HeaderId::kVia, via());
   m.add_header(HeaderId::kMaxForwards, "70");
-  m.add_header(HeaderId::kFrom, "<" + scheme_for(flow) + settings_.local_user + "@" + flow->local().host() + ">;tag=" + random_hex(8));
-  m.add_header(HeaderId::kTo, "<" + target_ + ">");
-  m.add_header(HeaderId::kCallId, random_hex(16) + "@exphone");
-  m.add_header(HeaderId::kCSeq, "1 INVITE");
-  m.add_header(HeaderId::kContact, contact_for(flow, settings_.local_user));
+  if (!route_.route_header.empty()) m.add_header(HeaderId::kRoute, route_.route_header);
+  std::string from = route_.from;
+  if (from.empty())
+    from = "<" + std::string(flow_->protocol() == net::Protocol::kTls ? "sips:" : "sip:") + settings_.local_user + "@" +
+           flow_->local().host() + ">";
+  m.add_header(HeaderId::kFrom, from + ";tag=" + local_tag_);
+  m.add_header(HeaderId::kTo, "<" + route_.request_uri + ">");
+  m.add_header(HeaderId::kCallId, call_id_);
+  m.add_header(HeaderId::kCSeq, std::to_string(invite_cseq_) + " INVITE");
+  m.add_header(HeaderId::kContact, contact());
   m.add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS");
+  m.add_header(HeaderId::kUserAgent, route_.user_agent);
+  for (const auto& h : auth) m.add_header(h.name, h.value);
   m.set_body("application/sdp", sdp::serialize(offer_->sdp));
   invite_ = Message::parse(sip::serialize(m)).value();
+  got_provisional_ = false;
 
-  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
   std::weak_ptr<bool> alive = alive_;
   txn::ClientCallbacks cb;
   cb.on_response = [this, alive](const Message& r) {
-    if (!alive.expired()) on_response(r);
+    if (!alive.expired()) on_invite_response(r);
   };
   cb.on_timeout = [this, alive] {
-    if (!alive.expired()) finish(make_error("timeout", "no answer to the INVITE"));
+    if (!alive.expired() && state_ != State::kConfirmed) finish("timeout", make_error("timeout", "no answer to the INVITE"));
   };
   cb.on_transport_error = [this, alive](const Error& e) {
-    if (!alive.expired()) finish(e);
+    if (!alive.expired() && state_ != State::kConfirmed) finish("error", e);
   };
-  auto t = txns_.send_request(std::move(m), std::move(ch), std::move(cb));
-  if (!t) finish(t.error());
+  auto t = env_.txns.send_request(std::move(m), channel(), std::move(cb));
+  if (!t) finish("error", t.error());
 }
 
-void OutgoingCall::on_response(const Message& r) {
+void Call::on_invite_response(const Message& r) {
   int code = r.status();
-  if (code < 200) {
-    if (code >= 180 && report_.time_to_ring_ms < 0) report_.time_to_ring_ms = since_ms(started_);
+  if (state_ == State::kTerminated) {
+    // a 2xx after we gave up (e.g. it crossed our CANCEL): section 15 — ACK it, then BYE
+    if (code >= 200 && code < 300 && !dialog_) {
+      auto d = ua::Dialog::from_uac(*invite_, r);
+      if (d) {
+        dialog_ = std::move(*d);
+        send_ack(r, invite_cseq_);
+        send_bye();
+      }
+    }
     return;
   }
-  report_.final_status = code;
-  if (code >= 300) return finish(make_error("call-rejected", "the peer answered " + std::to_string(code) + " " + std::string(r.reason())));
+  if (code < 200) {
+    if (code == 100) return;
+    got_provisional_ = true;
+    if (state_ == State::kCalling) set_state(State::kEarly);
+    if (code >= 180 && report_.time_to_ring_ms < 0) report_.time_to_ring_ms = since_start_ms();
+    if (cancel_wanted_) send_cancel();  // section 9.1: CANCEL only once a provisional arrived
+    return;
+  }
+  if (code >= 300) {
+    report_.final_status = code;
+    if ((code == 401 || code == 407) && digest_ && !cancel_wanted_) {
+      auto auth = digest_->answer(r, *invite_);
+      if (auth) return send_invite(std::move(*auth));
+      return finish("error", auth.error());
+    }
+    if (code == 487 && cancel_wanted_) return finish("cancel");
+    return finish("remote", make_error("call-rejected", "the peer answered " + std::to_string(code) + " " + std::string(r.reason())));
+  }
+  // 2xx: section 13.2.2.4 — ACK every 2xx (retransmissions too) with the INVITE's CSeq
   if (!dialog_) {
     auto d = ua::Dialog::from_uac(*invite_, r);
-    if (!d) return finish(d.error());
+    if (!d) return finish("error", d.error());
     dialog_ = std::move(*d);
   }
-  // section 13.2.2.4: the UAC core ACKs every 2xx (retransmissions too) with the INVITE's CSeq
-  auto ack = dialog_->make_request("ACK", via_for(flow_), 1);
-  if (ack) (void)flow_->send(sip::serialize(*ack));
-  if (report_.answered) return;
+  send_ack(r, invite_cseq_);
+  if (state_ == State::kConfirmed || state_ == State::kTerminating) return;
+  set_state(State::kConfirmed);
+  report_.final_status = code;
   report_.answered = true;
-  report_.time_to_answer_ms = since_ms(started_);
+  report_.time_to_answer_ms = since_start_ms();
+  if (cancel_wanted_) return send_bye();  // the answer crossed our CANCEL
   auto answer = sdp::parse(r.body());
   if (!answer) {
-    finish(answer.error());
-    return hang_up();
+    report_.error = answer.error();
+    return send_bye();
   }
   auto neg = ua::process_answer(settings_.media, *offer_, *answer);
+  offer_.reset();
   if (!neg) {
     report_.error = neg.error();
-    return hang_up();
+    return send_bye();
   }
-  if (Status s = start_media(*rtp_, *neg, settings_.send_tone_hz, report_); !s) {
+  if (Status s = apply_media(*neg); !s) {
     report_.error = s.error();
-    return hang_up();
+    return send_bye();
   }
+}
+
+void Call::send_ack(const Message& ok, std::uint32_t cseq) {
+  (void)ok;
+  auto ack = dialog_->make_request("ACK", via(), cseq);
+  if (ack) (void)flow_->send(sip::serialize(*ack));
+}
+
+// Section 9.1: same Request-URI, Call-ID, To, From, CSeq number and top Via (branch) as the INVITE.
+void Call::send_cancel() {
+  if (!invite_ || state_ == State::kConfirmed) return;
+  auto req = Message::request("CANCEL", invite_->request_uri().raw);
+  if (!req) return;
+  Message& m = *req;
+  if (const auto* v = invite_->find(HeaderId::kVia)) m.add_header(HeaderId::kVia, v->value);
+  m.add_header(HeaderId::kMaxForwards, "70");
+  for (const auto& h : invite_->headers())
+    if (h.id == HeaderId::kRoute) m.add_header(HeaderId::kRoute, h.value);
+  m.add_header(HeaderId::kFrom, invite_->find(HeaderId::kFrom)->value);
+  m.add_header(HeaderId::kTo, invite_->find(HeaderId::kTo)->value);
+  m.add_header(HeaderId::kCallId, call_id_);
+  m.add_header(HeaderId::kCSeq, std::to_string(invite_cseq_) + " CANCEL");
+  m.add_header(HeaderId::kContentLength, "0");
   std::weak_ptr<bool> alive = alive_;
-  hangup_timer_ = txns_.timers().schedule(duration_, [this, alive] {
+  txn::ClientCallbacks cb;
+  // the INVITE's 487 (or a 2xx that crossed) ends the call; a CANCEL that times out too
+  cb.on_timeout = [this, alive] {
+    if (!alive.expired()) finish("cancel");
+  };
+  (void)env_.txns.send_request(std::move(m), channel(), std::move(cb));
+}
+
+void Call::send_bye() {
+  if (!dialog_ || !flow_) return finish(report_.ended_by.empty() ? "local" : report_.ended_by);
+  set_state(State::kTerminating);
+  if (rtp_) rtp_->stop();
+  auto bye = dialog_->make_request("BYE", via());
+  if (!bye) return finish("local", bye.error());
+  std::weak_ptr<bool> alive = alive_;
+  auto done = [this, alive] {
+    if (!alive.expired()) finish(report_.ended_by.empty() ? (cancel_wanted_ ? "cancel" : "local") : report_.ended_by);
+  };
+  txn::ClientCallbacks cb;
+  cb.on_response = [done](const Message& r) {
+    if (r.status() >= 200) done();
+  };
+  cb.on_timeout = done;
+  cb.on_transport_error = [done](const Error&) { done(); };
+  auto t = env_.txns.send_request(std::move(*bye), channel(), std::move(cb));
+  if (!t) done();
+}
+
+// ---------------------------------------------------------------------------------- UAS
+std::unique_ptr<Call> Call::incoming(CallEnv env, CallSettings settings, const Message& invite, net::FlowPtr flow,
+                                     txn::ServerTransaction* st, Ended ended) {
+  std::unique_ptr<Call> c(new Call(env, std::move(settings), std::move(ended)));
+  Call& call = *c;
+  call.incoming_ = true;
+  call.state_ = State::kRinging;
+  call.flow_ = std::move(flow);
+  call.invite_st_ = st;
+  call.call_id_ = std::string(invite.call_id());
+  call.local_tag_ = random_hex(8);
+  call.invite_ = Message::parse(sip::serialize(invite)).value();
+  call.report_.call_id = call.call_id_;
+  call.report_.direction = "incoming";
+  if (auto from = invite.from()) call.report_.peer = std::string(from->uri.raw);
+  call.report_.transport = std::string(net::to_string(call.flow_->protocol()));
+  if (call.flow_->tls_info()) call.report_.tls = *call.flow_->tls_info();
+  if (auto cs = invite.cseq()) call.invite_cseq_ = cs->number;
+  auto d = ua::Dialog::from_uas(invite, call.local_tag_, call.flow_->protocol() == net::Protocol::kTls);
+  if (!d) {
+    (void)call.reject(400, "Bad Request");
+    return c;
+  }
+  call.dialog_ = std::move(*d);
+  if (Status s = call.open_media(call.flow_->local().address.to_string()); !s) {
+    call.report_.error = s.error();
+    (void)call.reject(500, "Media Unavailable");
+    return c;
+  }
+  auto r = txn::make_response(invite, 180, "Ringing", call.local_tag_);
+  copy_record_route(invite, r);
+  r.add_header(HeaderId::kContact, call.contact());
+  (void)st->respond(r);
+  call.report_.time_to_ring_ms = call.since_start_ms();
+  std::weak_ptr<bool> alive = call.alive_;
+  Call* raw = c.get();
+  call.ring_timer_ = env.txns.timers().schedule(call.settings_.ring_timeout, [raw, alive] {
     if (alive.expired()) return;
-    hangup_timer_ = 0;
-    hang_up();
+    raw->ring_timer_ = 0;
+    if (raw->state_ == State::kRinging) {
+      (void)raw->reject(480, "Temporarily Unavailable");
+      raw->finish("timeout");
+    }
+  });
+  return c;
+}
+
+Status Call::answer() {
+  if (!incoming_ || state_ != State::kRinging || !invite_st_) return make_error("call-state", "no incoming call is ringing");
+  cancel_timer(ring_timer_);
+  const sdp::Session* our_offer = nullptr;
+  std::optional<sdp::Session> answer_sdp;
+  bool secure = flow_->protocol() == net::Protocol::kTls;
+  if (invite_->body().empty()) {
+    // section 13.2.1 late offer: we offer in the 2xx, the answer comes in the ACK
+    auto offer = ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id());
+    if (!offer) {
+      (void)reject(488, "Not Acceptable Here");
+      return offer.error();
+    }
+    offer_ = std::move(*offer);
+    our_offer = &offer_->sdp;
+  } else {
+    auto offer = sdp::parse(invite_->body());
+    if (!offer) {
+      (void)reject(400, "Bad SDP");
+      return offer.error();
+    }
+    int status = 488;
+    auto a = ua::answer_offer(settings_.media, *offer, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id(), &status);
+    if (!a) {
+      std::cerr << "refused INVITE: " << a.error().code << ": " << a.error().message << "\n";
+      report_.error = a.error();
+      auto r = txn::make_response(*invite_, status, "Not Acceptable Here", local_tag_);
+      r.add_header("Warning", "399 exphone \"" + a.error().code + "\"");
+      (void)invite_st_->respond(r);
+      invite_st_ = nullptr;
+      finish("error");
+      return a.error();
+    }
+    if (Status s = apply_media(a->audio); !s) {
+      (void)reject(488, "Not Acceptable Here");
+      return s;
+    }
+    answer_sdp = std::move(a->sdp);
+  }
+  set_state(State::kConfirmed);  // section 13.3.1.4: the dialog is confirmed by our 2xx
+  report_.answered = true;
+  report_.final_status = 200;
+  report_.time_to_answer_ms = since_start_ms();
+  Status s = respond_2xx(invite_st_, *invite_, our_offer ? our_offer : &*answer_sdp);
+  invite_st_ = nullptr;
+  return s;
+}
+
+Status Call::respond_2xx(txn::ServerTransaction* st, const Message& request, const sdp::Session* sdp) {
+  auto ok = txn::make_response(request, 200, "OK", local_tag_);
+  copy_record_route(request, ok);
+  ok.add_header(HeaderId::kContact, contact());
+  ok.add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS");
+  if (sdp) ok.set_body("application/sdp", sdp::serialize(*sdp));
+  Status s = st->respond(ok);
+  if (!flow_->reliable()) {
+    // section 13.3.1.4: the UAS core retransmits its 2xx over UDP, T1 doubling up to T2,
+    // until the ACK arrives; no ACK within 64*T1 ends the call with a BYE.
+    pending_2xx_ = sip::serialize(ok);
+    if (auto cs = request.cseq()) pending_2xx_cseq_ = cs->number;
+    retransmit_interval_ = env_.txns.config().t1;
+    retransmit_deadline_ = std::chrono::steady_clock::now() + 64 * env_.txns.config().t1;
+    retransmit_2xx();
+  }
+  return s;
+}
+
+void Call::retransmit_2xx() {
+  std::weak_ptr<bool> alive = alive_;
+  retransmit_timer_ = env_.txns.timers().schedule(retransmit_interval_, [this, alive] {
+    if (alive.expired()) return;
+    retransmit_timer_ = 0;
+    if (pending_2xx_.empty()) return;
+    if (std::chrono::steady_clock::now() >= retransmit_deadline_) {
+      pending_2xx_.clear();
+      report_.error = make_error("timeout", "no ACK for our 200 OK");
+      report_.ended_by = "timeout";
+      return send_bye();
+    }
+    (void)flow_->send(pending_2xx_);
+    retransmit_interval_ = std::min(2 * retransmit_interval_, std::chrono::milliseconds(env_.txns.config().t2));
+    retransmit_2xx();
   });
 }
 
-void OutgoingCall::hang_up() {
-  if (rtp_) rtp_->stop();
-  if (!dialog_ || !flow_) return finish(report_.error);
-  auto bye = dialog_->make_request("BYE", via_for(flow_));
-  if (!bye) return finish(bye.error());
-  net::FlowPtr flow = flow_;
-  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
+void Call::got_ack(const Message& ack) {
+  auto cs = ack.cseq();
+  if (!pending_2xx_.empty() && cs && cs->number == pending_2xx_cseq_) {
+    pending_2xx_.clear();
+    cancel_timer(retransmit_timer_);
+  }
+  reinvite_in_ = false;
+  if (offer_ && incoming_ && !audio_) {
+    // late offer: the answer is in the ACK
+    auto answer = sdp::parse(ack.body());
+    auto neg = answer ? ua::process_answer(settings_.media, *offer_, *answer) : Result<ua::NegotiatedAudio>(answer.error());
+    offer_.reset();
+    if (!neg) {
+      report_.error = neg.error();
+      return send_bye();
+    }
+    if (Status s = apply_media(*neg); !s) {
+      report_.error = s.error();
+      return send_bye();
+    }
+  }
+}
+
+Status Call::reject(int status, std::string_view reason) {
+  if (!incoming_ || state_ != State::kRinging || !invite_st_) return make_error("call-state", "no incoming call is ringing");
+  report_.final_status = status;
+  (void)invite_st_->respond(txn::make_response(*invite_, status, reason, local_tag_));
+  invite_st_ = nullptr;
+  finish("local");
+  return Ok{};
+}
+
+// ---------------------------------------------------------------------------------- both
+void Call::hang_up() {
+  switch (state_) {
+    case State::kCalling:
+    case State::kEarly:
+      if (incoming_) break;
+      cancel_wanted_ = true;
+      if (got_provisional_) send_cancel();
+      return;
+    case State::kRinging:
+      (void)reject(603, "Decline");
+      return;
+    case State::kConfirmed:
+      report_.ended_by = "local";
+      send_bye();
+      return;
+    case State::kTerminating:
+    case State::kTerminated:
+      return;
+  }
+}
+
+Status Call::hold(bool on) {
+  if (state_ != State::kConfirmed || !audio_) return make_error("call-state", "the call is not established");
+  want_hold_ = on;
+  if (reinvite_out_ || reinvite_in_) return Ok{};  // sent once the current offer/answer ends
+  return send_reinvite();
+}
+
+Status Call::send_reinvite() {
+  bool secure = flow_->protocol() == net::Protocol::kTls;
+  auto offer = ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id());
+  if (!offer) return offer.error();
+  set_direction(offer->sdp, want_hold_ ? sdp::Direction::kSendOnly : sdp::Direction::kSendRecv);
+  offer_ = std::move(*offer);
+  auto req = dialog_->make_request("INVITE", via());
+  if (!req) return req.error();
+  req->add_header(HeaderId::kContact, contact());
+  req->add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS");
+  req->set_body("application/sdp", sdp::serialize(offer_->sdp));
+  if (auto cs = req->cseq()) reinvite_cseq_ = cs->number;
+  reinvite_out_ = true;
   std::weak_ptr<bool> alive = alive_;
   txn::ClientCallbacks cb;
   cb.on_response = [this, alive](const Message& r) {
-    if (!alive.expired() && r.status() >= 200) finish(report_.error);
+    if (!alive.expired()) on_reinvite_response(r);
   };
   cb.on_timeout = [this, alive] {
-    if (!alive.expired()) finish(report_.error);
+    // section 14.1: a re-INVITE without answer ends the dialog
+    if (alive.expired()) return;
+    reinvite_out_ = false;
+    report_.error = make_error("timeout", "no answer to the re-INVITE");
+    send_bye();
   };
-  cb.on_transport_error = [this, alive](const Error&) {
-    if (!alive.expired()) finish(report_.error);
+  cb.on_transport_error = [this, alive](const Error& e) {
+    if (alive.expired()) return;
+    reinvite_out_ = false;
+    finish("error", e);
   };
-  auto t = txns_.send_request(std::move(*bye), std::move(ch), std::move(cb));
-  if (!t) finish(report_.error);
-}
-
-void OutgoingCall::finish(std::optional<Error> e) {
-  if (finished_) return;
-  finished_ = true;
-  if (e && !report_.error) report_.error = e;
-  if (rtp_) {
-    rtp_->stop();
-    report_.stats = rtp_->stats();
-    report_.heard_tone_ratio = media::tone_energy_ratio(rtp_->recording(), settings_.expect_tone_hz, 8000);
+  auto t = env_.txns.send_request(std::move(*req), channel(), std::move(cb));
+  if (!t) {
+    reinvite_out_ = false;
+    return t.error();
   }
-  if (done_) done_(report_);
+  return Ok{};
 }
 
-// ------------------------------------------------------------------------------------------
-struct AutoAnswer::Call {
-  std::unique_ptr<media::RtpStream> rtp;
-  std::optional<ua::Dialog> dialog;
-  CallReport report;
-  net::FlowPtr flow;
-};
-
-AutoAnswer::AutoAnswer(asio::io_context& io, txn::TransactionLayer& txns, CallSettings settings,
-                       std::vector<std::string> allowed_addresses, std::function<void(const CallReport&)> on_call_end)
-    : io_(io),
-      txns_(txns),
-      settings_(std::move(settings)),
-      allowed_(std::move(allowed_addresses)),
-      on_call_end_(std::move(on_call_end)) {
-  settings_.media = g711_only(settings_.media);
-}
-
-AutoAnswer::~AutoAnswer() = default;
-
-bool AutoAnswer::on_request(const Message& m, const net::FlowPtr& flow) {
-  std::string call_id(m.call_id());
-  if (m.method() == "INVITE") {
-    auto to = m.to();
-    if (to && !to->tag().empty()) return false;  // re-INVITE: not supported yet (default answer)
-    invite(m, flow);
-    return true;
-  }
-  auto it = calls_.find(call_id);
-  if (m.method() == "ACK") return it != calls_.end();  // the 2xx ACK: media already runs
-  if (m.method() == "BYE" && it != calls_.end() && it->second->dialog && it->second->dialog->matches(m)) {
-    txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
-    auto st = txns_.create_server(m, std::move(ch), {});
-    if (st) (void)(*st)->respond(txn::make_response(m, 200, "OK"));
-    end(call_id);
-    return true;
-  }
-  return false;
-}
-
-void AutoAnswer::invite(const Message& m, const net::FlowPtr& flow) {
-  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
-  auto st = txns_.create_server(m, std::move(ch), {});
-  if (!st) return;
-  txn::ServerTransaction* t = *st;
-  std::string tag = random_hex(8);
-  // Nobody on the LAN may ring or open the microphone of an emergency phone with a forged
-  // INVITE: only a verified TLS client certificate or an allowed address gets through.
-  bool verified = flow->tls_info() && flow->tls_info()->verified;
-  std::string peer = flow->remote().address.to_string();
-  bool allowed = verified || std::find(allowed_.begin(), allowed_.end(), peer) != allowed_.end();
-  if (!allowed) {
-    std::cerr << "refused INVITE from " << flow->remote().to_string() << ": not an allowed peer (403)\n";
-    (void)t->respond(txn::make_response(m, 403, "Forbidden", tag));
+void Call::on_reinvite_response(const Message& r) {
+  int code = r.status();
+  if (code < 200) return;
+  if (code < 300) {
+    auto ack = dialog_->make_request("ACK", via(), reinvite_cseq_);
+    if (ack) (void)flow_->send(sip::serialize(*ack));
+    if (!reinvite_out_) return;  // a retransmitted 2xx: ACKed again, nothing else
+    reinvite_out_ = false;
+    dialog_->receive_refresh_response(r);
+    auto answer = sdp::parse(r.body());
+    auto neg = answer ? ua::process_answer(settings_.media, *offer_, *answer) : Result<ua::NegotiatedAudio>(answer.error());
+    offer_.reset();
+    if (!neg) {
+      report_.error = neg.error();
+      return send_bye();
+    }
+    if (Status s = apply_media(*neg); !s) {
+      report_.error = s.error();
+      return send_bye();
+    }
+    report_.held = want_hold_;
+    if (want_hold_) rtp_->stop();
     return;
   }
-  if (flow->protocol() == net::Protocol::kUdp) {
-    (void)t->respond(txn::make_response(m, 501, "UDP Calls Not Implemented", tag));
+  reinvite_out_ = false;
+  offer_.reset();
+  if (code == 481 || code == 408) {
+    // section 12.2.1.2: the dialog is gone
+    report_.ended_by = "remote";
+    return finish("remote", make_error("call-gone", "the peer no longer knows the call (" + std::to_string(code) + ")"));
+  }
+  if (code == 491) {
+    // section 14.1 glare: retry after 2.1-4 s if we own the Call-ID (we called), else 0-2 s
+    std::uint32_t r16 = 0;
+    for (char ch : random_hex(2)) r16 = r16 * 16 + static_cast<std::uint32_t>(ch <= '9' ? ch - '0' : ch - 'a' + 10);
+    auto wait = incoming_ ? std::chrono::milliseconds(r16 * 2000 / 256) : std::chrono::milliseconds(2100 + r16 * 1900 / 256);
+    std::weak_ptr<bool> alive = alive_;
+    glare_timer_ = env_.txns.timers().schedule(wait, [this, alive] {
+      if (alive.expired()) return;
+      glare_timer_ = 0;
+      if (state_ == State::kConfirmed && !reinvite_out_ && !reinvite_in_) (void)send_reinvite();
+    });
+    return;
+  }
+  // other failures: the session stays as it was (section 14.1)
+}
+
+void Call::on_reinvite(const Message& m, txn::ServerTransaction* st) {
+  // section 14.2: a second offer while one is pending is refused (491 if ours is outstanding,
+  // 500 with Retry-After if theirs still waits for its ACK)
+  if (reinvite_out_) {
+    (void)st->respond(txn::make_response(m, 491, "Request Pending"));
+    return;
+  }
+  if (reinvite_in_ && !pending_2xx_.empty()) {
+    auto r = txn::make_response(m, 500, "Server Internal Error");
+    r.add_header(HeaderId::kRetryAfter, "1");
+    (void)st->respond(r);
+    return;
+  }
+  bool secure = flow_->protocol() == net::Protocol::kTls;
+  if (m.body().empty()) {
+    // an offer-less re-INVITE: we offer our current session in the 2xx (answer in the ACK)
+    (void)st->respond(txn::make_response(m, 488, "Not Acceptable Here"));
     return;
   }
   auto offer = sdp::parse(m.body());
   if (!offer) {
-    (void)t->respond(txn::make_response(m, 488, "Not Acceptable Here", tag));
+    (void)st->respond(txn::make_response(m, 400, "Bad SDP"));
     return;
   }
-  auto call = std::make_unique<Call>();
-  call->flow = flow;
-  call->report.transport = std::string(net::to_string(flow->protocol()));
-  if (flow->tls_info()) call->report.tls = *flow->tls_info();
-  std::string local_ip = flow->local().address.to_string();
-  auto rtp = media::RtpStream::open(io_, rtp_config(local_ip));  // its port goes into the answer
-  if (!rtp) {
-    (void)t->respond(txn::make_response(m, 500, "Media Unavailable", tag));
-    return;
-  }
-  std::uint16_t port = (*rtp)->local_port();
   int status = 488;
-  auto answer = ua::answer_offer(settings_.media, *offer, ua::LocalMedia{local_ip, port},
-                                 flow->protocol() == net::Protocol::kTls, 1, &status);
-  if (!answer) {
-    std::cerr << "refused INVITE: " << answer.error().code << ": " << answer.error().message << "\n";
-    auto r = txn::make_response(m, status, "Not Acceptable Here", tag);
-    r.add_header("Warning", "399 exphone \"" + answer.error().code + "\"");
-    (void)t->respond(r);
+  auto a = ua::answer_offer(settings_.media, *offer, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id(), &status);
+  if (!a) {
+    // section 14.2: a refused re-INVITE leaves the session as it was
+    auto r = txn::make_response(m, status, "Not Acceptable Here");
+    r.add_header("Warning", "399 exphone \"" + a.error().code + "\"");
+    (void)st->respond(r);
     return;
   }
-  call->rtp = std::move(*rtp);
-  if (Status s = start_media(*call->rtp, answer->audio, settings_.send_tone_hz, call->report); !s) {
-    (void)t->respond(txn::make_response(m, 488, "Not Acceptable Here", tag));
+  if (report_.held) set_direction(a->sdp, a->audio.direction == sdp::Direction::kSendRecv ? sdp::Direction::kSendOnly : sdp::Direction::kInactive);
+  if (Status s = apply_media(a->audio); !s) {
+    auto r = txn::make_response(m, 488, "Not Acceptable Here");
+    r.add_header("Warning", "399 exphone \"" + s.error().code + "\"");
+    (void)st->respond(r);
     return;
   }
-  (void)t->respond(txn::make_response(m, 180, "Ringing", tag));
-  auto ok = txn::make_response(m, 200, "OK", tag);
-  ok.add_header(HeaderId::kContact, contact_for(flow, settings_.local_user));
-  ok.set_body("application/sdp", sdp::serialize(answer->sdp));
-  (void)t->respond(ok);
-  auto d = ua::Dialog::from_uas(m, tag, flow->protocol() == net::Protocol::kTls);
-  if (d) call->dialog = std::move(*d);
-  call->report.answered = true;
-  call->report.final_status = 200;
-  calls_[std::string(m.call_id())] = std::move(call);
+  if (report_.held) rtp_->stop();
+  reinvite_in_ = true;
+  (void)respond_2xx(st, m, &a->sdp);
+  if (flow_->reliable()) reinvite_in_ = false;  // no ACK wait needed to accept the next offer
 }
 
-void AutoAnswer::end(const std::string& call_id) {
-  auto it = calls_.find(call_id);
-  if (it == calls_.end()) return;
-  Call& c = *it->second;
-  c.rtp->stop();
-  c.report.stats = c.rtp->stats();
-  c.report.heard_tone_ratio = media::tone_energy_ratio(c.rtp->recording(), settings_.expect_tone_hz, 8000);
-  if (on_call_end_) on_call_end_(c.report);
-  calls_.erase(it);
+bool Call::owns(const Message& m) const {
+  if (m.call_id() != call_id_) return false;
+  if (m.method() == "CANCEL") return incoming_;
+  if (m.method() == "ACK" && incoming_) return true;
+  return dialog_ && dialog_->matches(m);
+}
+
+void Call::on_request(const Message& m, const net::FlowPtr&, txn::ServerTransaction* st) {
+  std::string_view method = m.method();
+  if (method == "ACK") {
+    got_ack(m);
+    return;
+  }
+  if (!st) return;
+  if (method == "CANCEL") {
+    // section 9.2: 200 to the CANCEL; if the INVITE is still unanswered, 487 to it
+    (void)st->respond(txn::make_response(m, 200, "OK", local_tag_));
+    if (state_ == State::kRinging && invite_st_) {
+      (void)invite_st_->respond(txn::make_response(*invite_, 487, "Request Terminated", local_tag_));
+      invite_st_ = nullptr;
+      report_.final_status = 487;
+      finish("cancel");
+    }
+    return;
+  }
+  if (int refuse = dialog_->receive_request(m); refuse) {
+    (void)st->respond(txn::make_response(m, refuse, "Server Internal Error"));
+    return;
+  }
+  if (method == "BYE") {
+    (void)st->respond(txn::make_response(m, 200, "OK"));
+    if (state_ == State::kRinging && invite_st_) {
+      // section 15.1.2: a BYE before our final answer ends the INVITE with 487
+      (void)invite_st_->respond(txn::make_response(*invite_, 487, "Request Terminated", local_tag_));
+      invite_st_ = nullptr;
+    }
+    return finish("remote");
+  }
+  if (method == "INVITE") {
+    if (state_ != State::kConfirmed) {
+      (void)st->respond(txn::make_response(m, 491, "Request Pending"));
+      return;
+    }
+    return on_reinvite(m, st);
+  }
+  if (method == "OPTIONS" || method == "INFO" || method == "NOTIFY") {
+    (void)st->respond(txn::make_response(m, 200, "OK"));
+    return;
+  }
+  auto r = txn::make_response(m, 405, "Method Not Allowed");
+  r.add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS");
+  (void)st->respond(r);
+}
+
+const CallReport& Call::report() {
+  report_.state = std::string(state_name(state_));
+  if (rtp_) {
+    report_.stats = rtp_->stats();
+    report_.heard_tone_ratio = media::tone_energy_ratio(rtp_->recording(), settings_.expect_tone_hz, 8000);
+  }
+  return report_;
+}
+
+void Call::finish(std::string ended_by, std::optional<Error> e) {
+  if (finished_) return;
+  finished_ = true;
+  set_state(State::kTerminated);
+  if (dialog_) dialog_->terminate();
+  cancel_timer(retransmit_timer_);
+  cancel_timer(glare_timer_);
+  cancel_timer(ring_timer_);
+  if (report_.ended_by.empty()) report_.ended_by = std::move(ended_by);
+  if (e && !report_.error) report_.error = e;
+  if (rtp_) rtp_->stop();
+  report();
+  if (ended_) {
+    // posted: the owner may destroy the call from the callback
+    std::weak_ptr<bool> alive = alive_;
+    asio::post(env_.io, [this, alive] {
+      if (!alive.expired() && ended_) ended_(*this);
+    });
+  }
 }
 
 }  // namespace exphone::phone

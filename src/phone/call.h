@@ -1,14 +1,22 @@
-// Calls on the phone: an outgoing call (exphone call) and the answering side (exphone run,
-// auto-answer), with SDES-SRTP audio. Signaling: RFC 3261 INVITE/ACK/BYE through the
-// transaction layer over TCP/TLS flows; media: media::RtpStream with G.711 tones.
-// Scope today: peer-to-peer calls over TCP or TLS (reliable transports: no 2xx retransmission
-// loop yet), one audio stream, auto-answer only.
+// One call on the phone: an INVITE session (RFC 3261 sections 12-15) with its SDP offer/answer
+// (RFC 3264) and one audio stream (media::RtpStream, SDES-SRTP when negotiated), as the caller
+// (UAC) or the callee (UAS), over UDP, TCP or TLS, peer-to-peer or through a PBX.
+//
+// The phone core (phone/phone.h) decides who may reach a call and routes requests to it; a Call
+// only speaks its own dialog:
+//   UAC  INVITE -> 1xx (ring) -> 2xx (ACK, media) | 3xx-6xx; 401/407 answered once with digest;
+//        CANCEL before the final answer (section 9.1); BYE to end.
+//   UAS  180 Ringing, answer() -> 200 with the answer, retransmitted over UDP until the ACK
+//        (section 13.3.1.4); CANCEL -> 487; reject(); BYE to end.
+//   Both hold()/resume() by re-INVITE (RFC 3264 section 8.4: a=sendonly / a=sendrecv), answer
+//        the peer's re-INVITE, 491 on glare with the retry of section 14.1, BYE from either side.
+// In-dialog requests reuse the call's flow (the connection the INVITE went or came over, RFC
+// 5923 style): through a PBX that is the registrar's flow, so a phone behind a firewall works.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,16 +26,25 @@
 #include "net/transport_layer.h"
 #include "txn/transaction_layer.h"
 #include "ua/dialog.h"
+#include "ua/digest.h"
 #include "ua/offer_answer.h"
 
 namespace exphone::phone {
 
 // The call report of DESIGN.md ("Interfaces others rely on").
 struct CallReport {
+  std::string call_id;
+  std::string direction;  // "outgoing" / "incoming"
+  std::string peer;       // the remote URI (To of our INVITE, From of theirs)
+  std::string state;      // see Call::state_name
   bool answered = false;
+  bool held = false;      // we put the call on hold (a=sendonly)
+  bool remote_held = false;  // the peer did
+  int remote_holds = 0;      // how often the peer put us on hold during the call
   long time_to_ring_ms = -1;
   long time_to_answer_ms = -1;
   int final_status = 0;
+  std::string ended_by;   // "local", "remote", "cancel", "timeout", "error" (empty while up)
   std::string transport;
   std::optional<net::tls::TlsPeerInfo> tls;
   std::string codec;
@@ -45,63 +62,124 @@ struct CallSettings {
   ua::MediaPolicy media;
   double send_tone_hz = 1000;
   double expect_tone_hz = 440;
+  std::chrono::milliseconds ring_timeout{60000};  // unanswered incoming calls get 480 after this
 };
 
-class OutgoingCall {
+// How an outgoing call leaves the phone.
+struct Route {
+  std::string request_uri;             // whom we call
+  std::string from;                    // our identity, a name-addr without tag: "Name" <sip:100@plant>
+  std::optional<net::Target> next_hop; // where to connect (peer-to-peer), or...
+  net::FlowPtr flow;                   // ...the flow to use (the registrar's)
+  std::string route_header;            // "<sip:proxy;lr>" (outbound proxy), or empty
+  std::string auth_user, password;     // for 401/407 from the PBX; empty = no credentials
+  std::string user_agent = "exphone";
+};
+
+struct CallEnv {
+  boost::asio::io_context& io;
+  net::TransportLayer& transport;
+  txn::TransactionLayer& txns;
+};
+
+class Call {
  public:
-  OutgoingCall(boost::asio::io_context& io, net::TransportLayer& transport, txn::TransactionLayer& txns,
-               CallSettings settings);
-  ~OutgoingCall();
-  // Calls `target` (sip:/sips: URI with an IP literal host), talks for `duration`, hangs up, then
-  // runs done with the report.
-  void start(const std::string& target, std::chrono::milliseconds duration, std::function<void(const CallReport&)> done);
+  enum class State { kCalling, kRinging, kEarly, kConfirmed, kTerminating, kTerminated };
+  using Ended = std::function<void(Call&)>;
+
+  // UAC: connects, sends the INVITE; `ended` runs once when the call is over (or failed).
+  static std::unique_ptr<Call> dial(CallEnv env, CallSettings settings, Route route, Ended ended);
+  // UAS: `invite` arrived on `flow` and the phone core accepted its origin; `st` is its server
+  // transaction. Sends 180 Ringing (or a final error when the offer is unusable).
+  static std::unique_ptr<Call> incoming(CallEnv env, CallSettings settings, const sip::Message& invite,
+                                        net::FlowPtr flow, txn::ServerTransaction* st, Ended ended);
+  ~Call();
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  // Runs on every state change (ringing, early, confirmed, ...), for the UI and the tools.
+  std::function<void(Call&)> on_state;
+
+  const std::string& call_id() const { return call_id_; }
+  State state() const { return state_; }
+  static std::string_view state_name(State s);
+  bool incoming() const { return incoming_; }
+  const net::FlowPtr& flow() const { return flow_; }
+  const CallReport& report();  // refreshed with the media statistics
+
+  Status answer();
+  Status reject(int status, std::string_view reason);
+  void hang_up();               // CANCEL, reject (603), or BYE, whatever the state calls for
+  Status hold(bool on);         // re-INVITE with a=sendonly (on) or a=sendrecv (off)
+
+  // From the phone core. A request inside this call (or its CANCEL / the ACK of our 2xx); `st`
+  // is the server transaction the core made for it (nullptr for ACK).
+  void on_request(const sip::Message& m, const net::FlowPtr& flow, txn::ServerTransaction* st);
+  // True when `m` (a request) belongs to this call's dialog, or is a CANCEL/ACK for its INVITE.
+  bool owns(const sip::Message& m) const;
 
  private:
+  Call(CallEnv env, CallSettings settings, Ended ended);
   void connected(net::FlowPtr flow);
-  void on_response(const sip::Message& r);
-  void hang_up();
-  void finish(std::optional<Error> e);
+  void send_invite(std::vector<ua::DigestSession::Header> auth);
+  void on_invite_response(const sip::Message& r);
+  void send_cancel();
+  void send_ack(const sip::Message& ok, std::uint32_t cseq);
+  void send_bye();
+  Status send_reinvite();
+  void on_reinvite_response(const sip::Message& r);
+  void on_reinvite(const sip::Message& m, txn::ServerTransaction* st);
+  Status respond_2xx(txn::ServerTransaction* st, const sip::Message& request, const sdp::Session* sdp);
+  void retransmit_2xx();
+  void got_ack(const sip::Message& ack);
+  Status apply_media(const ua::NegotiatedAudio& a);
+  Status open_media(const std::string& local_ip);
+  std::string via() const;
+  std::string contact() const;
+  txn::Channel channel() const;
+  void finish(std::string ended_by, std::optional<Error> e = std::nullopt);
+  void cancel_timer(TimerService::Id& id);
+  void set_state(State s);
+  long since_start_ms() const;
 
-  boost::asio::io_context& io_;
-  net::TransportLayer& transport_;
-  txn::TransactionLayer& txns_;
+  CallEnv env_;
   CallSettings settings_;
-  std::string target_;
-  std::chrono::milliseconds duration_{0};
-  std::function<void(const CallReport&)> done_;
+  Ended ended_;
+  bool incoming_ = false;
+  State state_ = State::kCalling;
+  std::string call_id_;
+  Route route_;
   net::FlowPtr flow_;
+  std::optional<ua::DigestSession> digest_;
   std::unique_ptr<media::RtpStream> rtp_;
-  std::optional<ua::PendingOffer> offer_;
+  std::string local_ip_;
+  std::optional<ua::PendingOffer> offer_;       // our outstanding offer (INVITE or re-INVITE)
+  std::optional<ua::NegotiatedAudio> audio_;    // what is in force
   std::optional<ua::Dialog> dialog_;
-  std::optional<sip::Message> invite_;
+  std::optional<sip::Message> invite_;          // our INVITE as sent, or the peer's
+  std::string local_tag_;
+  std::uint32_t invite_cseq_ = 0;
+  bool cancel_wanted_ = false;
+  bool got_provisional_ = false;
+  // UAS: the answered INVITE's server transaction (valid until the final response is sent)
+  txn::ServerTransaction* invite_st_ = nullptr;
+  // 2xx retransmission over UDP until the ACK (section 13.3.1.4)
+  std::string pending_2xx_;
+  std::uint32_t pending_2xx_cseq_ = 0;
+  std::chrono::milliseconds retransmit_interval_{0};
+  std::chrono::steady_clock::time_point retransmit_deadline_;
+  TimerService::Id retransmit_timer_ = 0;
+  // re-INVITE state: ours in flight, or theirs answered and waiting for the ACK
+  bool reinvite_out_ = false;
+  bool reinvite_in_ = false;
+  bool want_hold_ = false;
+  std::uint32_t reinvite_cseq_ = 0;
+  TimerService::Id glare_timer_ = 0;
+  TimerService::Id ring_timer_ = 0;
   std::chrono::steady_clock::time_point started_;
   CallReport report_;
-  TimerService::Id hangup_timer_ = 0;
   bool finished_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-};
-
-// Answers INVITEs automatically (intercom mode) from peers it may trust: a TLS peer whose client
-// certificate verified against ca_files, or an address on the allow list. Anyone else: 403.
-class AutoAnswer {
- public:
-  AutoAnswer(boost::asio::io_context& io, txn::TransactionLayer& txns, CallSettings settings,
-             std::vector<std::string> allowed_addresses, std::function<void(const CallReport&)> on_call_end);
-  ~AutoAnswer();
-  // Takes an incoming request the transaction layer did not absorb; false when not for us.
-  bool on_request(const sip::Message& m, const net::FlowPtr& flow);
-
- private:
-  struct Call;
-  void invite(const sip::Message& m, const net::FlowPtr& flow);
-  void end(const std::string& call_id);
-
-  boost::asio::io_context& io_;
-  txn::TransactionLayer& txns_;
-  CallSettings settings_;
-  std::vector<std::string> allowed_;
-  std::function<void(const CallReport&)> on_call_end_;
-  std::map<std::string, std::unique_ptr<Call>> calls_;  // by Call-ID
 };
 
 }  // namespace exphone::phone

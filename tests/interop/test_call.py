@@ -20,6 +20,10 @@ EXPHONE = os.environ["EXPHONE"]
 class Callee:
     def __init__(self, tmp, name, body):
         self.path = os.path.join(tmp, name + ".toml")
+        self.ctl = os.path.join(tmp, name + ".sock")
+        if "[phone]\n" not in body:
+            body += "[phone]\n"
+        body = body.replace("[phone]\n", f'[phone]\ncontrol_socket = "{self.ctl}"\n', 1)
         with open(self.path, "w") as f:
             f.write(body)
         self.proc = None

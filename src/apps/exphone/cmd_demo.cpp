@@ -11,7 +11,7 @@
 #include "apps/exphone/commands.h"
 #include "apps/exphone/json_report.h"
 #include "apps/exphone/signaling_stack.h"
-#include "phone/call.h"
+#include "phone/phone.h"
 #include "tools/pki/issuer.h"
 
 namespace exphone::cli {
@@ -72,39 +72,45 @@ int run_demo(const DemoOptions& o) {
 
   // The callee: its own event loop on its own thread, nothing shared with the caller.
   phone::Config callee_cfg = phone_config(dir, "callee");
+  callee_cfg.auto_answer = true;
   SignalingStack callee;
   if (Status s = callee.init(callee_cfg); !s) return report_error(s.error());
   auto ep = callee.transport->listen_tls("127.0.0.1", 0, /*require_client_cert=*/true);
   if (!ep) return report_error(ep.error());
-  phone::CallSettings callee_settings;
-  callee_settings.local_user = "callee";
-  callee_settings.media = callee_cfg.media;
+  phone::Phone callee_phone(phone::CallEnv{callee.io, *callee.transport, *callee.txns}, *callee.dns, callee_cfg);
+  phone::CallSettings callee_settings = callee_phone.call_settings();
   callee_settings.send_tone_hz = 440;
   callee_settings.expect_tone_hz = 1000;
+  callee_phone.set_call_settings(callee_settings);
   std::optional<phone::CallReport> callee_report;
-  phone::AutoAnswer answer(callee.io, *callee.txns, callee_settings, {}, [&](const phone::CallReport& r) {
+  callee_phone.on_call_end = [&](const phone::CallReport& r) {
     callee_report = r;
     callee.io.stop();
-  });
-  callee.on_request = [&answer](const sip::Message& m, const net::FlowPtr& f) { return answer.on_request(m, f); };
+  };
+  callee.on_request = [&callee_phone](const sip::Message& m, const net::FlowPtr& f) { return callee_phone.on_request(m, f); };
   std::thread callee_thread([&] { callee.io.run_for(std::chrono::seconds(60)); });
 
   phone::Config caller_cfg = phone_config(dir, "caller");
   SignalingStack caller;
   Status init = caller.init(caller_cfg);
   std::optional<phone::CallReport> caller_report;
-  std::unique_ptr<phone::OutgoingCall> call;
+  std::optional<phone::Phone> caller_phone;
   if (init) {
-    phone::CallSettings s;
-    s.local_user = "caller";
-    s.media = caller_cfg.media;
-    call = std::make_unique<phone::OutgoingCall>(caller.io, *caller.transport, *caller.txns, s);
-    call->start("sips:callee@127.0.0.1:" + std::to_string(ep->port),
-                std::chrono::milliseconds(static_cast<long>(o.duration_s * 1000)), [&](const phone::CallReport& r) {
-                  caller_report = r;
-                  caller.io.stop();
-                });
-    caller.io.run_for(std::chrono::milliseconds(static_cast<long>(o.duration_s * 1000) + 30000));
+    caller_phone.emplace(phone::CallEnv{caller.io, *caller.transport, *caller.txns}, *caller.dns, caller_cfg);
+    caller.on_request = [&caller_phone](const sip::Message& m, const net::FlowPtr& f) { return caller_phone->on_request(m, f); };
+    caller_phone->on_call_end = [&](const phone::CallReport& r) {
+      caller_report = r;
+      caller.io.stop();
+    };
+    caller_phone->on_call_state = [&](phone::Call& c) {
+      if (c.state() != phone::Call::State::kConfirmed) return;
+      std::string id = c.call_id();
+      caller.timers.schedule(std::chrono::milliseconds(static_cast<long>(o.duration_s * 1000)),
+                             [&caller_phone, id] { (void)caller_phone->hang_up(id); });
+    };
+    auto id = caller_phone->dial("sips:callee@127.0.0.1:" + std::to_string(ep->port), caller_phone->call_settings());
+    if (!id) init = id.error();
+    else caller.io.run_for(std::chrono::milliseconds(static_cast<long>(o.duration_s * 1000) + 30000));
   }
   // give the callee a moment to see the BYE, then stop it
   for (int i = 0; i < 50 && !callee_report; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));

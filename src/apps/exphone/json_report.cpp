@@ -39,8 +39,16 @@ json to_json(const Error& e) {
 
 json to_json(const phone::CallReport& r) {
   json j;
+  j["call_id"] = r.call_id;
+  j["direction"] = r.direction;
+  j["peer"] = r.peer;
+  j["state"] = r.state;
   j["answered"] = r.answered;
   j["final_status"] = r.final_status;
+  j["ended_by"] = r.ended_by;
+  j["held"] = r.held;
+  j["remote_held"] = r.remote_held;
+  j["remote_holds"] = r.remote_holds;
   j["time_to_ring_ms"] = r.time_to_ring_ms;
   j["time_to_answer_ms"] = r.time_to_answer_ms;
   j["signaling"]["transport"] = r.transport;

@@ -31,6 +31,8 @@ Status SignalingStack::init(const phone::Config& config) {
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
     return std::pair{host, static_cast<std::uint16_t>(text::parse_uint(hp.substr(colon + 1), 65535).value_or(0))};
   };
+  if (config.transport.udp_port != 0)
+    if (Status s = transport->listen_udp(); !s) return s;
   if (!config.tcp_listen.empty()) {
     auto [host, port] = split(config.tcp_listen);
     if (auto ep = transport->listen_tcp(host, port); !ep) return ep.error();
@@ -46,14 +48,17 @@ Status SignalingStack::init(const phone::Config& config) {
       return;
     }
     if (txns->match_request(m)) return;
-    if (on_request && on_request(m, flow)) return;
+    // section 8.2: a request that fails validation never reaches the phone core
+    sip::Verdict v = sip::validate(m);
+    if (v.valid && on_request && on_request(m, flow)) return;
     if (m.method() == "ACK") return;
     txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
     auto st = txns->create_server(m, std::move(ch), {});
     if (!st) return;
-    sip::Verdict v = sip::validate(m);
     if (!v.valid && v.response) {
       (void)(*st)->respond(txn::make_response(m, v.response, v.reason, to_tag));
+    } else if (!v.valid) {
+      return;  // not answerable (e.g. no Via): dropped
     } else if (m.method() == "OPTIONS") {
       (void)(*st)->respond(txn::make_response(m, 200, "OK", to_tag));
     } else {

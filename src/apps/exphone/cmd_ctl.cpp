@@ -1,0 +1,79 @@
+// `exphone ctl [--socket PATH] COMMAND [ARGS] [--json]`: drives a running `exphone run` through
+// its control socket (apps/exphone/control_server.h).
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <iostream>
+
+#include "apps/exphone/commands.h"
+#include "apps/exphone/control_server.h"
+#include "apps/exphone/json_report.h"
+
+namespace exphone::cli {
+
+namespace {
+
+struct CtlOptions {
+  std::string socket;
+  std::vector<std::string> words;
+  bool json = false;
+};
+
+void print_human(const nlohmann::ordered_json& j) {
+  if (j.contains("accounts"))
+    for (const auto& a : j["accounts"])
+      std::cout << "account " << a.value("name", "") << ": " << a.value("state", "")
+                << (a.value("registered", false) ? " via " + a.value("transport", "") + " to " + a.value("registrar", "") : "")
+                << "\n";
+  if (j.contains("calls")) {
+    if (j["calls"].empty()) std::cout << "no calls\n";
+    for (const auto& c : j["calls"])
+      std::cout << (c.value("secure", false) ? "[LOCKED] " : "[OPEN]   ") << c.value("direction", "") << " call "
+                << c.value("call_id", "") << " " << c.value("peer", "") << ": " << c.value("state", "") << "\n";
+  }
+  if (j.contains("call_id")) std::cout << "call " << j["call_id"].get<std::string>() << "\n";
+  if (!j.contains("accounts") && !j.contains("call_id") && j.value("ok", false)) std::cout << "ok\n";
+}
+
+int run_ctl(const CtlOptions& o) {
+  std::string line;
+  for (const auto& w : o.words) line += (line.empty() ? "" : " ") + w;
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::local::stream_protocol::socket sock(io);
+  boost::system::error_code ec;
+  std::string path = o.socket.empty() ? default_control_socket() : o.socket;
+  sock.connect(asio::local::stream_protocol::endpoint(path), ec);
+  if (ec) return report_error(make_error("ctl-unreachable", "no exphone is serving " + path + ": " + ec.message()));
+  line += "\n";
+  asio::write(sock, asio::buffer(line), ec);
+  std::string reply;
+  asio::read(sock, asio::dynamic_buffer(reply, 1 << 20), ec);  // until the server closes
+  auto j = nlohmann::ordered_json::parse(reply, nullptr, false);
+  if (j.is_discarded()) return report_error(make_error("ctl-bad-reply", "the daemon's reply is not JSON"));
+  if (o.json) print_json(j);
+  else if (j.value("ok", false)) print_human(j);
+  if (!j.value("ok", false)) {
+    const auto& e = j["error"];
+    return report_error(make_error(e.value("code", "ctl-failed"), e.value("message", "")));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_ctl_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<CtlOptions>();
+  auto cmd = app.add_subcommand("ctl",
+                                "Drive a running `exphone run`: status | dial TARGET [ACCOUNT] | answer [CALL-ID] | "
+                                "hangup [CALL-ID] | hold [CALL-ID] | resume [CALL-ID]. `status --json` lists each "
+                                "account's registration and each call as a call report.");
+  cmd->add_option("--socket", o->socket, "control socket (default: /run/exphone/ctl.sock as root, else /tmp/exphone-UID/ctl.sock)");
+  cmd->add_flag("--json", o->json, "print the daemon's JSON reply");
+  cmd->add_option("command", o->words, "command and its arguments")->required();
+  cmd->callback([o, &exit_code] { exit_code = run_ctl(*o); });
+}
+
+}  // namespace exphone::cli

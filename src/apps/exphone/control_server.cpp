@@ -1,0 +1,140 @@
+#include "apps/exphone/control_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <filesystem>
+#include <sstream>
+
+#include "apps/exphone/json_report.h"
+
+namespace exphone::cli {
+
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+using json = nlohmann::ordered_json;
+
+std::string default_control_socket() {
+  if (geteuid() == 0) return "/run/exphone/ctl.sock";
+  return "/tmp/exphone-" + std::to_string(geteuid()) + "/ctl.sock";
+}
+
+namespace {
+
+constexpr std::size_t kMaxLine = 4096;
+
+json error_reply(const Error& e) { return json{{"ok", false}, {"error", to_json(e)}}; }
+
+json account_json(const ua::RegistrationClient& c) {
+  const auto& s = c.status();
+  json j{{"name", c.settings().name},
+         {"state", std::string(ua::to_string(s.state))},
+         {"registered", s.registered},
+         {"transport", s.transport},
+         {"registrar", s.registrar},
+         {"expires", s.expires}};
+  if (s.tls) j["tls"] = {{"version", s.tls->version}, {"verified", s.tls->verified}, {"peer_subject", s.tls->peer_subject}};
+  if (s.error && !s.registered) j["error"] = to_json(*s.error);
+  return j;
+}
+
+}  // namespace
+
+std::string ControlServer::execute(phone::Phone& phone, const std::string& line) {
+  std::istringstream in(line);
+  std::string cmd, arg, arg2;
+  in >> cmd >> arg >> arg2;
+  json reply;
+  auto status = [&](Status s) { return s ? json{{"ok", true}} : error_reply(s.error()); };
+  if (cmd == "status") {
+    reply = {{"ok", true}};
+    reply["accounts"] = json::array();
+    for (const auto& a : phone.accounts()) reply["accounts"].push_back(account_json(*a));
+    reply["calls"] = json::array();
+    for (const auto& c : phone.calls()) reply["calls"].push_back(to_json(c));
+  } else if (cmd == "dial") {
+    if (arg.empty()) {
+      reply = error_reply(make_error("ctl-usage", "dial needs a target"));
+    } else {
+      auto id = phone.dial(arg, phone.call_settings(), arg2);
+      reply = id ? json{{"ok", true}, {"call_id", *id}} : error_reply(id.error());
+    }
+  } else if (cmd == "answer") {
+    reply = status(phone.answer(arg));
+  } else if (cmd == "hangup") {
+    reply = status(phone.hang_up(arg));
+  } else if (cmd == "hold" || cmd == "resume") {
+    reply = status(phone.hold(arg, cmd == "hold"));
+  } else {
+    reply = error_reply(make_error("ctl-usage", "unknown command '" + cmd + "' (status, dial, answer, hangup, hold, resume)"));
+  }
+  return reply.dump() + "\n";
+}
+
+ControlServer::ControlServer(asio::io_context& io, phone::Phone& phone, std::string path)
+    : phone_(phone), path_(std::move(path)), acceptor_(io) {}
+
+ControlServer::~ControlServer() {
+  *alive_ = false;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  ::unlink(path_.c_str());
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::open(asio::io_context& io, phone::Phone& phone, const std::string& path) {
+  std::unique_ptr<ControlServer> s(new ControlServer(io, phone, path));
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::error_code fec;
+  if (!dir.empty()) {
+    std::filesystem::create_directories(dir, fec);
+    ::chmod(dir.c_str(), 0700);
+  }
+  // a stale socket from a crashed daemon would make bind fail: remove it only if nobody answers
+  boost::system::error_code ec;
+  {
+    local::socket probe(io);
+    probe.connect(local::endpoint(path), ec);
+    if (!ec) return make_error("ctl-busy", "another exphone already serves " + path);
+    ::unlink(path.c_str());
+  }
+  mode_t old = ::umask(0177);
+  s->acceptor_.open(local(), ec);
+  if (!ec) s->acceptor_.bind(local::endpoint(path), ec);
+  ::umask(old);
+  if (!ec) s->acceptor_.listen(8, ec);
+  if (ec) return make_error("ctl-failed", "cannot serve the control socket " + path + ": " + ec.message());
+  s->accept();
+  return s;
+}
+
+void ControlServer::accept() {
+  std::weak_ptr<bool> alive = alive_;
+  acceptor_.async_accept([this, alive](const boost::system::error_code& ec, local::socket sock) {
+    if (alive.expired() || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      auto conn = std::make_shared<local::socket>(std::move(sock));
+      auto buf = std::make_shared<asio::streambuf>(kMaxLine);
+      asio::async_read_until(*conn, *buf, '\n', [this, alive, conn, buf](const boost::system::error_code& rec, std::size_t n) {
+        if (alive.expired()) return;
+        std::string line;
+        if (!rec || n > 0) {
+          std::istream is(buf.get());
+          std::getline(is, line);
+        }
+        auto reply = std::make_shared<std::string>(
+            rec && line.empty() ? json{{"ok", false}, {"error", {{"code", "ctl-usage"}, {"message", "one command line of at most 4096 bytes"}}}}.dump() + "\n"
+                                : execute(phone_, line));
+        asio::async_write(*conn, asio::buffer(*reply), [conn, reply](const boost::system::error_code&, std::size_t) {
+          boost::system::error_code ignored;
+          conn->close(ignored);
+        });
+      });
+    }
+    accept();
+  });
+}
+
+}  // namespace exphone::cli

@@ -1,0 +1,43 @@
+// The phone's local control socket (`exphone ctl`): a Unix stream socket, one command line in,
+// one JSON object out, then the connection closes. The socket file is created mode 0600 in a
+// directory only its owner can enter: whoever may drive the phone must already be that user.
+//
+// Commands: status | dial TARGET [ACCOUNT] | answer [CALL-ID] | hangup [CALL-ID] |
+//           hold [CALL-ID] | resume [CALL-ID]
+// Replies:  {"ok":true,...} or {"ok":false,"error":{"code","message"}}; status replies carry
+//           "accounts" (registration per account) and "calls" (each a call report).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "phone/phone.h"
+
+namespace exphone::cli {
+
+// The default socket: /run/exphone/ctl.sock for root, else /tmp/exphone-UID/ctl.sock.
+std::string default_control_socket();
+
+class ControlServer {
+ public:
+  static Result<std::unique_ptr<ControlServer>> open(boost::asio::io_context& io, phone::Phone& phone,
+                                                     const std::string& path);
+  ~ControlServer();
+
+  // One command line -> the JSON reply (also used by tests without a socket).
+  static std::string execute(phone::Phone& phone, const std::string& line);
+
+ private:
+  ControlServer(boost::asio::io_context& io, phone::Phone& phone, std::string path);
+  void accept();
+
+  phone::Phone& phone_;
+  std::string path_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace exphone::cli

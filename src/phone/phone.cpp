@@ -1,0 +1,264 @@
+#include "phone/phone.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "core/random.h"
+#include "core/text.h"
+#include "txn/server_transaction.h"
+
+namespace exphone::phone {
+
+using sip::HeaderId;
+using sip::Message;
+
+Phone::Phone(CallEnv env, net::DnsResolver& dns, const Config& config)
+    : env_(env), dns_(dns), config_(config), tag_(random_hex(8)) {
+  settings_.local_user = config_.phone_user;
+  settings_.media = config_.media;
+  for (const auto& a : config_.accounts) {
+    auto c = std::make_unique<ua::RegistrationClient>(env_.io, env_.transport, env_.txns, dns_, a);
+    auto* raw = c.get();
+    raw->on_change([this, raw](const ua::RegistrationClient::Status&) {
+      if (on_registration_change) on_registration_change(*raw);
+    });
+    accounts_.push_back(std::move(c));
+  }
+}
+
+Phone::~Phone() = default;
+
+void Phone::start() {
+  for (auto& a : accounts_) a->start();
+}
+
+void Phone::shutdown(std::function<void()> done) {
+  (void)hang_up();
+  auto waiting = std::make_shared<std::size_t>(0);
+  for (auto& a : accounts_)
+    if (a->status().registered) ++*waiting;
+  if (*waiting == 0) return done();
+  for (auto& a : accounts_)
+    if (a->status().registered)
+      a->unregister([waiting, done] {
+        if (--*waiting == 0) done();
+      });
+}
+
+
+bool Phone::from_registrar(const net::FlowPtr& flow) const {
+  for (const auto& a : accounts_) {
+    const net::FlowPtr& f = a->flow();
+    if (!f) continue;
+    if (f == flow) return true;
+    // UDP has no connection: the registrar's address is what identifies it
+    if (f->protocol() == flow->protocol() && f->remote() == flow->remote()) return true;
+  }
+  return false;
+}
+
+bool Phone::authorized(const Message& m, const net::FlowPtr& flow) {
+  if (from_registrar(flow)) return true;
+  // inside a call: the peer (or proxy) the call's own flow leads to
+  if (Call* c = owner(m); c && c->flow() && c->flow()->protocol() == flow->protocol() && c->flow()->remote() == flow->remote())
+    return true;
+  if (flow->tls_info() && flow->tls_info()->verified) return true;  // mutual TLS, verified client
+  std::string peer = flow->remote().address.to_string();
+  if (std::find(config_.allow_peers.begin(), config_.allow_peers.end(), peer) != config_.allow_peers.end()) return true;
+  std::cerr << "refused " << m.method() << " from " << flow->remote().to_string() << " over "
+            << net::to_string(flow->protocol()) << ": not the registrar, not a verified TLS client, not in allow_peers (403)\n";
+  return false;
+}
+
+Call* Phone::owner(const Message& m) {
+  auto it = calls_.find(std::string(m.call_id()));
+  if (it == calls_.end() || !it->second->owns(m)) return nullptr;
+  return it->second.get();
+}
+
+Call* Phone::find(const std::string& call_id) {
+  auto it = calls_.find(call_id);
+  return it == calls_.end() ? nullptr : it->second.get();
+}
+
+bool Phone::on_request(const Message& m, const net::FlowPtr& flow) {
+  std::string_view method = m.method();
+  if (method == "ACK") {
+    // the ACK of our 2xx (section 13.3.1.4); anything else is dropped (section 17.2.3)
+    if (authorized(m, flow))
+      if (Call* c = owner(m)) c->on_request(m, flow, nullptr);
+    return true;
+  }
+  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
+  auto st = env_.txns.create_server(m, std::move(ch), {});
+  if (!st) return true;  // transaction limit: dropped, the peer retransmits or gives up
+  if (!authorized(m, flow)) {
+    (void)(*st)->respond(txn::make_response(m, 403, "Forbidden", tag_));
+    return true;
+  }
+  auto to = m.to();
+  bool in_dialog = to && !to->tag().empty();
+  if (method == "CANCEL" || in_dialog) {
+    if (Call* c = owner(m)) {
+      c->on_request(m, flow, *st);
+      return true;
+    }
+    // section 12.2.2 / 9.2: no such dialog or transaction
+    (void)(*st)->respond(txn::make_response(m, 481, "Call/Transaction Does Not Exist", tag_));
+    return true;
+  }
+  if (method == "INVITE") {
+    new_call(m, flow, *st);
+    return true;
+  }
+  if (method == "BYE") {
+    (void)(*st)->respond(txn::make_response(m, 481, "Call/Transaction Does Not Exist", tag_));
+    return true;
+  }
+  if (method == "OPTIONS") {
+    auto r = txn::make_response(m, 200, "OK", tag_);
+    r.add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS");
+    r.add_header(HeaderId::kAccept, "application/sdp");
+    (void)(*st)->respond(r);
+    return true;
+  }
+  auto r = txn::make_response(m, 405, "Method Not Allowed", tag_);
+  r.add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS");
+  (void)(*st)->respond(r);
+  return true;
+}
+
+void Phone::new_call(const Message& m, const net::FlowPtr& flow, txn::ServerTransaction* st) {
+  std::string call_id(m.call_id());
+  if (calls_.count(call_id)) {
+    // section 8.2.2.2: the same request arriving again by another path (a fork loop)
+    (void)st->respond(txn::make_response(m, 482, "Loop Detected", tag_));
+    return;
+  }
+  if (calls_.size() >= kMaxCalls) {
+    (void)st->respond(txn::make_response(m, 486, "Busy Here", tag_));
+    return;
+  }
+  auto call = Call::incoming(env_, settings_, m, flow, st, [this](Call& c) { ended(c); });
+  Call* raw = call.get();
+  raw->on_state = [this](Call& c) {
+    if (on_call_state) on_call_state(c);
+  };
+  if (on_call_state) on_call_state(*raw);
+  calls_[call_id] = std::move(call);
+  if (config_.auto_answer && raw->state() == Call::State::kRinging) (void)raw->answer();
+}
+
+void Phone::ended(Call& call) {
+  CallReport r = call.report();
+  calls_.erase(call.call_id());  // destroys `call`
+  if (on_call_end) on_call_end(r);
+}
+
+namespace {
+
+bool is_ip_literal(std::string_view host) {
+  boost::system::error_code ec;
+  (void)boost::asio::ip::make_address(std::string(host), ec);
+  return !ec;
+}
+
+}  // namespace
+
+Result<std::string> Phone::dial(const std::string& target, CallSettings settings, const std::string& account) {
+  if (calls_.size() >= kMaxCalls) return make_error("call-limit", "too many calls");
+  Route route;
+  route.user_agent = "exphone";
+  auto uri = sip::parse_uri(target);
+  bool p2p = uri && uri->is_sip_or_sips() && is_ip_literal(uri->host) && account.empty();
+  if (p2p) {
+    // section 4.1 of RFC 3263: an IP literal with no transport means UDP (TLS for sips:)
+    net::Protocol p = uri->scheme == sip::Scheme::kSips ? net::Protocol::kTls : net::Protocol::kUdp;
+    if (auto t = uri->params.get("transport")) {
+      auto q = net::parse_protocol(*t);
+      if (!q) return make_error("call-bad-target", "unknown transport " + std::string(*t));
+      p = *q;
+    }
+    if (uri->scheme == sip::Scheme::kSips && p != net::Protocol::kTls)
+      return make_error("call-bad-target", "a sips: target needs TLS (RFC 5630)");
+    boost::system::error_code ec;
+    auto addr = boost::asio::ip::make_address(std::string(uri->host), ec);
+    route.request_uri = target;
+    route.next_hop = net::Target{p, net::Endpoint{addr, uri->has_port ? uri->port : net::default_port(p)}, std::string(uri->host)};
+    // route.from stays empty: the call names itself by the address the flow leaves from
+  } else {
+    // through the PBX, over the account's registration flow (RFC 5923 style reuse)
+    ua::RegistrationClient* acc = nullptr;
+    for (auto& a : accounts_)
+      if ((account.empty() || a->settings().name == account) && a->status().registered && a->flow() && a->flow()->is_open()) {
+        acc = a.get();
+        break;
+      }
+    if (!acc) return make_error("call-not-registered", account.empty() ? "no account is registered" : "account " + account + " is not registered");
+    const ua::AccountSettings& s = acc->settings();
+    bool tls = acc->flow()->protocol() == net::Protocol::kTls;
+    // RFC 5630: with SDES over TLS, a sips: target asks every proxy to keep each hop on TLS
+    std::string scheme = tls ? "sips:" : "sip:";
+    if (!uri) {
+      if (target.find('@') != std::string::npos) route.request_uri = scheme + target;
+      else route.request_uri = scheme + target + "@" + s.domain;
+    } else {
+      route.request_uri = target;
+    }
+    std::string display = s.display_name.empty() ? "" : "\"" + s.display_name + "\" ";
+    route.from = display + "<" + scheme + s.user + "@" + s.domain + ">";
+    route.flow = acc->flow();
+    if (!s.outbound_proxy.empty())
+      route.route_header = "<" + s.outbound_proxy + (s.outbound_proxy.find(";lr") == std::string::npos ? ";lr" : "") + ">";
+    route.auth_user = s.auth_user.empty() ? s.user : s.auth_user;
+    route.password = s.password;
+    route.user_agent = s.user_agent;
+    settings.local_user = s.user;
+  }
+  auto call = Call::dial(env_, std::move(settings), std::move(route), [this](Call& c) { ended(c); });
+  std::string id = call->call_id();
+  call->on_state = [this](Call& c) {
+    if (on_call_state) on_call_state(c);
+  };
+  calls_[id] = std::move(call);
+  return id;
+}
+
+Status Phone::answer(const std::string& call_id) {
+  for (auto& [id, c] : calls_)
+    if ((call_id.empty() || id == call_id) && c->incoming() && c->state() == Call::State::kRinging) return c->answer();
+  return make_error("call-not-found", call_id.empty() ? "no call is ringing" : "no ringing call " + call_id);
+}
+
+Status Phone::hang_up(const std::string& call_id) {
+  if (call_id.empty()) {
+    std::vector<Call*> all;
+    for (auto& [id, c] : calls_) all.push_back(c.get());
+    for (Call* c : all) c->hang_up();
+    return Ok{};
+  }
+  Call* c = find(call_id);
+  if (!c) return make_error("call-not-found", "no call " + call_id);
+  c->hang_up();
+  return Ok{};
+}
+
+Status Phone::hold(const std::string& call_id, bool on) {
+  Call* c = nullptr;
+  if (call_id.empty()) {
+    for (auto& [id, call] : calls_)
+      if (call->state() == Call::State::kConfirmed) c = call.get();
+  } else {
+    c = find(call_id);
+  }
+  if (!c) return make_error("call-not-found", "no such call");
+  return c->hold(on);
+}
+
+std::vector<CallReport> Phone::calls() {
+  std::vector<CallReport> out;
+  for (auto& [id, c] : calls_) out.push_back(c->report());
+  return out;
+}
+
+}  // namespace exphone::phone

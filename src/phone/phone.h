@@ -1,0 +1,78 @@
+// The phone's user agent core (RFC 3261 section 8.2 and 12.2.2): its accounts (registrations),
+// its calls, and the gate every incoming request passes.
+//
+// The gate: nobody on the LAN may ring, auto-answer or hang up an emergency phone with a forged
+// request. A request is taken only when it arrives
+//   - on a registrar's flow (the connection REGISTER opened, or for UDP the registrar's address),
+//   - over TLS from a client whose certificate verified against the configured CAs (mutual TLS),
+//   - or from an address on [phone] allow_peers.
+// Anything else gets 403 and a log line, and touches no call.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/dns.h"
+#include "phone/call.h"
+#include "phone/config.h"
+#include "ua/registration.h"
+
+namespace exphone::phone {
+
+class Phone {
+ public:
+  Phone(CallEnv env, net::DnsResolver& dns, const Config& config);
+  ~Phone();
+
+  // Starts the registrations of every account.
+  void start();
+  // Hangs up every call and unregisters; `done` runs when finished (bounded by the caller).
+  void shutdown(std::function<void()> done);
+
+  // A request the transaction layer did not absorb. Returns false to let the stack answer it
+  // (out-of-dialog OPTIONS and the like).
+  bool on_request(const sip::Message& m, const net::FlowPtr& flow);
+
+  // Places a call. `target`: "sip:"/"sips:" URI with an IP host (peer-to-peer, transport from
+  // the scheme and ;transport=, RFC 3263 section 4.1), or a number / URI for the PBX, sent over
+  // the first registered account (or the one named). Returns the Call-ID.
+  Result<std::string> dial(const std::string& target, CallSettings settings, const std::string& account = "");
+  Status answer(const std::string& call_id = "");   // "" = the call that rings
+  Status hang_up(const std::string& call_id = "");  // "" = every call
+  Status hold(const std::string& call_id, bool on);
+
+  std::vector<CallReport> calls();
+  const std::vector<std::unique_ptr<ua::RegistrationClient>>& accounts() const { return accounts_; }
+  Call* find(const std::string& call_id);
+
+  // Runs when a call ended, with its final report.
+  std::function<void(const CallReport&)> on_call_end;
+  std::function<void(Call&)> on_call_state;
+  std::function<void(const ua::RegistrationClient&)> on_registration_change;
+
+  // What a call we answer or place uses unless dial() says otherwise (from the config).
+  const CallSettings& call_settings() const { return settings_; }
+  void set_call_settings(CallSettings s) { settings_ = std::move(s); }
+
+ private:
+  bool from_registrar(const net::FlowPtr& flow) const;
+  bool authorized(const sip::Message& m, const net::FlowPtr& flow);
+  void new_call(const sip::Message& m, const net::FlowPtr& flow, txn::ServerTransaction* st);
+  void ended(Call& call);
+  Call* owner(const sip::Message& m);
+
+  CallEnv env_;
+  CallSettings settings_;
+  net::DnsResolver& dns_;
+  const Config& config_;
+  std::vector<std::unique_ptr<ua::RegistrationClient>> accounts_;
+  std::map<std::string, std::unique_ptr<Call>> calls_;  // by Call-ID
+  std::string tag_ = "";  // To tag for our stateless-looking refusals (403, 481)
+  static constexpr std::size_t kMaxCalls = 8;
+};
+
+}  // namespace exphone::phone
