@@ -27,6 +27,9 @@ PACKAGES=(
   dnsmasq-base
   # captures: no cleartext SIP or audio on the wire during a secure call
   tshark
+  # packaging test (tests/packaging): dpkg-shlibdeps for the .deb's Depends, systemd-analyze
+  # verify and systemd-sysusers for the unit and the system user
+  dpkg-dev systemd
 )
 
 missing=()

@@ -19,6 +19,8 @@ ninja -C "$BUILD" -j"$(nproc)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DEXPHONE_TESTS=OFF >/dev/null
 ninja -C build -j"$(nproc)" exphone
 export EXPHONE_PLAIN="$PWD/build/exphone"
+# the packaging test (label packaging) installs and packages this Release tree
+export EXPHONE_RELEASE_TREE="$PWD/build"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -9,6 +9,7 @@
 #include "apps/exphone/commands.h"
 #include "apps/exphone/signaling_stack.h"
 #include "apps/exphone/json_report.h"
+#include "apps/exphone/sd_notify.h"
 #include "phone/call.h"
 #include "ua/registration.h"
 
@@ -51,6 +52,7 @@ int run_daemon(const std::string& config_path) {
 
   boost::asio::signal_set signals(stack.io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int) {
+    sd::notify_stopping();
     std::size_t waiting = 0;
     for (auto& c : clients)
       if (c->status().registered) ++waiting;
@@ -67,6 +69,7 @@ int run_daemon(const std::string& config_path) {
   });
   std::cout << "exphone running" << (config->tcp_listen.empty() ? "" : ", SIP over TCP on " + config->tcp_listen)
             << (config->tls_listen.empty() ? "" : ", SIP over TLS on " + config->tls_listen) << std::endl;
+  sd::notify_ready("listening, registering " + std::to_string(config->accounts.size()) + " account(s)");
   stack.io.run();
   return kExitOk;
 }

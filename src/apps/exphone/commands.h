@@ -16,5 +16,7 @@ void add_run_command(CLI::App& app, int& exit_code);
 void add_call_command(CLI::App& app, int& exit_code);
 // `demo`
 void add_demo_command(CLI::App& app, int& exit_code);
+// `config check`
+void add_config_command(CLI::App& app, int& exit_code);
 
 }  // namespace exphone::cli
