@@ -32,9 +32,11 @@ struct AudioCodec {
 struct MediaPolicy {
   SrtpPolicy srtp = SrtpPolicy::kOptional;
   // Offered in this order; the answerer picks the strongest it shares (first in this list).
-  std::vector<sdp::CryptoSuite> suites = {sdp::CryptoSuite::kAeadAes256Gcm, sdp::CryptoSuite::kAeadAes128Gcm,
-                                          sdp::CryptoSuite::kAesCm128HmacSha1_80,
-                                          sdp::CryptoSuite::kAesCm128HmacSha1_32};
+  // AEAD first (RFC 7714), then AES-CM with the 80-bit tag before the 32-bit one; AES-256-CM
+  // (RFC 6188) is what baresip's srtp module offers.
+  std::vector<sdp::CryptoSuite> suites = {sdp::CryptoSuite::kAeadAes256Gcm,       sdp::CryptoSuite::kAeadAes128Gcm,
+                                          sdp::CryptoSuite::kAes256CmHmacSha1_80, sdp::CryptoSuite::kAesCm128HmacSha1_80,
+                                          sdp::CryptoSuite::kAes256CmHmacSha1_32, sdp::CryptoSuite::kAesCm128HmacSha1_32};
   std::vector<AudioCodec> codecs = {{9, "G722", 8000, std::nullopt, ""},
                                     {0, "PCMU", 8000, std::nullopt, ""},
                                     {8, "PCMA", 8000, std::nullopt, ""},

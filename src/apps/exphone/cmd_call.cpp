@@ -69,10 +69,10 @@ int run_call(const CallOptions& o) {
   boost::system::error_code ec;
   bool p2p = uri && uri->is_sip_or_sips() && o.account.empty() &&
              (boost::asio::ip::make_address(std::string(uri->host), ec), !ec);
+  bool placed = false;
   if (p2p || config->accounts.empty()) {
     place();
   } else {
-    bool placed = false;
     phone.on_registration_change = [&](const ua::RegistrationClient& c) {
       if (placed) return;
       if (c.status().registered) {
