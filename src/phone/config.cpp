@@ -154,8 +154,10 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
   const std::string sec = "sip";
   if (auto e = r.only(t, sec, {"t1_ms", "t2_ms", "t4_ms", "keepalive_interval_s", "connect_timeout_s",
                                "max_connections", "udp_bind", "udp_port", "user_agent", "dns_servers",
-                               "tcp_listen", "tls_listen", "idle_timeout_s", "half_message_timeout_s"}))
+                               "tcp_listen", "tls_listen", "idle_timeout_s", "half_message_timeout_s",
+                               "outbound"}))
     return e;
+  if (auto e = r.boolean(t, "outbound", c.outbound, sec)) return e;
   std::int64_t t1 = c.timers.t1.count(), t2 = c.timers.t2.count(), t4 = c.timers.t4.count();
   if (auto e = r.integer(t, "t1_ms", t1, 50, 10000, sec)) return e;
   if (auto e = r.integer(t, "t2_ms", t2, 100, 60000, sec)) return e;
@@ -203,7 +205,8 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
 
 std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c) {
   const std::string sec = "phone";
-  if (auto e = r.only(t, sec, {"user", "srtp", "allow_sdes_over_insecure_transport", "auto_answer", "allow_peers"}))
+  if (auto e = r.only(t, sec, {"user", "srtp", "allow_sdes_over_insecure_transport", "auto_answer", "allow_peers",
+                                "instance_id"}))
     return e;
   if (auto e = r.str(t, "user", c.phone_user, sec)) return e;
   std::string srtp;
@@ -214,6 +217,13 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
   else return r.error(t.get("srtp"), "phone.srtp must be \"off\", \"optional\" or \"mandatory\"");
   if (auto e = r.boolean(t, "allow_sdes_over_insecure_transport", c.media.allow_sdes_over_insecure_transport, sec)) return e;
   if (auto e = r.boolean(t, "auto_answer", c.auto_answer, sec)) return e;
+  if (auto e = r.str(t, "instance_id", c.instance_id, sec)) return e;
+  if (!c.instance_id.empty()) {
+    auto id = ua::parse_instance_id(c.instance_id);
+    if (!id) return r.error(t.get("instance_id"), "phone." + id.error().message);
+    c.instance_id = *id;
+    c.instance_id_source = "config";
+  }
   if (const toml::node* n = t.get("allow_peers")) {
     const toml::array* arr = n->as_array();
     if (!arr) return r.error(n, "phone.allow_peers must be an array of IP addresses");
@@ -262,7 +272,30 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
     if (!n->is_table()) return r.error(n, "sip must be a table");
     if (auto e = read_sip(r, *n->as_table(), c)) return *e;
   }
+  if (!c.outbound) {
+    c.instance_id.clear();
+    c.instance_id_source.clear();
+  }
+  for (auto& a : c.accounts)
+    if (!c.instance_id.empty()) a.outbound = ua::OutboundFlow{c.instance_id, 1};
   return c;
+}
+
+void resolve_instance_id(Config& c, const std::string& machine_id_file) {
+  if (!c.outbound || !c.instance_id.empty()) return;
+  // RFC 5626 section 4.1: the same URN across reboots. machine-id(5) is that per installation;
+  // the id is a hash of it, so the machine id itself never goes on the wire.
+  std::ifstream in(machine_id_file);
+  std::string machine_id;
+  if (in) std::getline(in, machine_id);
+  if (auto id = ua::instance_id_from_machine_id(text::trim(machine_id))) {
+    c.instance_id = *id;
+    c.instance_id_source = "machine-id";
+  } else {
+    c.instance_id = ua::random_instance_id();
+    c.instance_id_source = "random";
+  }
+  for (auto& a : c.accounts) a.outbound = ua::OutboundFlow{c.instance_id, 1};
 }
 
 Result<Config> load_config(const std::string& path) {
@@ -273,7 +306,9 @@ Result<Config> load_config(const std::string& path) {
   std::string text = ss.str();
   if (text.size() > (1u << 20)) return make_error("config", path + ": larger than 1 MiB");
   std::string base = std::filesystem::path(path).parent_path().string();
-  return parse_config(text, base.empty() ? "." : base, path);
+  auto c = parse_config(text, base.empty() ? "." : base, path);
+  if (c) resolve_instance_id(*c, "/etc/machine-id");
+  return c;
 }
 
 }  // namespace exphone::phone

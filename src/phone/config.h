@@ -28,11 +28,21 @@ struct Config {
   ua::MediaPolicy media;                 // srtp policy, allow_sdes_over_insecure_transport
   bool auto_answer = false;              // intercom mode: answer calls at once
   std::vector<std::string> allow_peers;  // addresses allowed to call (besides verified mTLS peers)
+  // RFC 5626 outbound: [sip] outbound, and the device's instance id ([phone] instance_id, else
+  // derived from the machine id by load_config); every account's REGISTER carries it.
+  bool outbound = true;
+  std::string instance_id;         // "urn:uuid:..."; "" when outbound is off or not yet derived
+  std::string instance_id_source;  // "config", "machine-id" or "random" (not stable: a warning)
   std::string source;              // file path (for messages)
 };
 
 // Error code "config" with "FILE:LINE: ..." messages.
 Result<Config> load_config(const std::string& path);
 Result<Config> parse_config(std::string_view text, const std::string& base_dir, const std::string& source_name);
+
+// When outbound is on and no instance_id is configured: derive it from the machine id in
+// machine_id_file (machine-id(5); ua::instance_id_from_machine_id), else a random one. Then hand
+// it to every account. load_config calls it with /etc/machine-id.
+void resolve_instance_id(Config& c, const std::string& machine_id_file);
 
 }  // namespace exphone::phone

@@ -225,9 +225,10 @@ void RegistrationClient::send_register(std::uint32_t expires, std::vector<Digest
   m.add_header(HeaderId::kTo, display + "<" + aor + ">");
   m.add_header(HeaderId::kCallId, call_id_);
   m.add_header(HeaderId::kCSeq, std::to_string(++cseq_) + " REGISTER");
-  m.add_header(HeaderId::kContact, "<" + contact_uri() + ">;expires=" + std::to_string(expires));
+  m.add_header(HeaderId::kContact, register_contact(contact_uri(), settings_.outbound, expires));
   m.add_header(HeaderId::kExpires, std::to_string(expires));
   m.add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY");
+  if (settings_.outbound) m.add_header(HeaderId::kSupported, kOutboundSupported);  // RFC 5626 section 4.2.1
   m.add_header(HeaderId::kUserAgent, settings_.user_agent);
   for (const auto& h : auth) m.add_header(h.name, h.value);
   m.add_header(HeaderId::kContentLength, "0");
@@ -314,6 +315,7 @@ void RegistrationClient::registered(const Message& ok) {
     status_.elapsed_ms = static_cast<long>(std::chrono::duration_cast<Millis>(Clock::now() - started_).count());
   status_.registered = true;
   status_.state = State::kRegistered;
+  status_.outbound = settings_.outbound.has_value() && registrar_applied_outbound(ok);
   status_.expires = granted;
   status_.error.reset();
   ++status_.registrations;

@@ -1,7 +1,8 @@
 // Registration client (RFC 3261 section 10.2): REGISTER with digest authentication,
 // refresh before expiry, 423 handling, unregister on shutdown, and flow recovery — when the
 // TCP/TLS flow REGISTER opened dies, a new one is opened and the binding refreshed
-// (RFC 5626 section 4.4).
+// (RFC 5626 section 4.4). With an instance id the REGISTER asks for an RFC 5626 flow
+// (ua/outbound.h).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,7 @@
 #include "sip/uri.h"
 #include "txn/transaction_layer.h"
 #include "ua/digest.h"
+#include "ua/outbound.h"
 
 namespace exphone::ua {
 
@@ -34,6 +36,7 @@ struct AccountSettings {
   std::uint32_t expires = 600;
   std::string user_agent = "exphone";
   bool recover_flows = true;  // re-open a dead TCP/TLS flow and re-register
+  std::optional<OutboundFlow> outbound;  // RFC 5626: +sip.instance, reg-id, ;ob; none = plain RFC 3261
 };
 
 // The registrar URI's parts (RFC 3263 section 4 picks the transport and port from them;
@@ -64,6 +67,7 @@ class RegistrationClient {
     std::optional<Error> error;     // auth-failed, timeout, dns-failed, tls-*, transport-failed, registrar-rejected
     int last_status = 0;            // last final response code
     int registrations = 0;          // successful REGISTER transactions (initial + refreshes + recoveries)
+    bool outbound = false;          // the last 2xx had Require: outbound (RFC 5626 section 4.2.1)
   };
 
   RegistrationClient(boost::asio::io_context& io, net::TransportLayer& transport, txn::TransactionLayer& txns,

@@ -45,6 +45,9 @@ int run_check(const ConfigCheckOptions& o) {
   if (config->accounts.empty()) warnings.push_back("no [[account]]: exphone run registers nothing");
   if (!config->transport.tls.keylog_file.empty())
     warnings.push_back("tls.keylog_file is set: TLS secrets are written to " + config->transport.tls.keylog_file);
+  if (config->instance_id_source == "random")
+    warnings.push_back("no machine id (/etc/machine-id): the RFC 5626 instance id changes on every start; "
+                       "set [phone] instance_id");
   if (!config->tls_listen.empty() && config->transport.tls.client_cert.empty())
     warnings.push_back("sip.tls_listen needs the device certificate (tls.client_cert, tls.client_key)");
 
@@ -59,6 +62,9 @@ int run_check(const ConfigCheckOptions& o) {
                              {"registrar", reg ? reg->request_uri : a.registrar},
                              {"transport", reg ? std::string(net::to_string(reg->protocol)) : ""}});
   }
+  j["outbound"] = config->outbound;
+  j["instance_id"] = config->instance_id;
+  j["instance_id_source"] = config->instance_id_source;
   j["tcp_listen"] = config->tcp_listen;
   j["tls_listen"] = config->tls_listen;
   j["warnings"] = warnings;
@@ -69,6 +75,8 @@ int run_check(const ConfigCheckOptions& o) {
     for (const auto& a : j["accounts"])
       std::cout << "  account " << a["name"].get<std::string>() << ": " << a["aor"].get<std::string>() << " via "
                 << a["transport"].get<std::string>() << " to " << a["registrar"].get<std::string>() << "\n";
+    if (config->outbound)
+      std::cout << "  RFC 5626 instance id " << config->instance_id << " (" << config->instance_id_source << ")\n";
     for (const auto& w : warnings) std::cout << "warning: " << w << "\n";
   }
   return kExitOk;

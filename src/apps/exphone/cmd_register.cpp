@@ -32,6 +32,8 @@ nlohmann::ordered_json status_json(const ua::RegistrationClient& c, const Error&
   bool pending = s.registrations == 0 && !s.error;
   j["elapsed_ms"] = pending ? run_ms : s.elapsed_ms;
   j["registrations"] = s.registrations;
+  j["outbound"] = s.outbound;  // the registrar applied RFC 5626 outbound (Require: outbound)
+  if (c.settings().outbound) j["instance_id"] = c.settings().outbound->instance_id;
   if (s.last_status) j["last_status"] = s.last_status;
   if (s.tls) {
     j["tls"] = {{"version", s.tls->version},       {"cipher", s.tls->cipher},

@@ -343,8 +343,16 @@ std::string TlsSessionCache::key(std::string_view host, std::uint16_t port) {
 
 void TlsSessionCache::store(const std::string& key, SSL_SESSION* session) {
   if (session == nullptr) return;
-  SSL_SESSION_up_ref(session);
-  sessions_[key] = SslSessionPtr(session);
+  // A copy, not a reference: OpenSSL marks the live connection's session not resumable when
+  // that connection ends in an error, e.g. a TCP close without close_notify when the network
+  // drops the flow. That is exactly when the flow is re-opened (RFC 5626 section 4.5), and an
+  // unclean close does not forbid resumption (RFC 5246 section 7.2.1, RFC 8446 section 6.1).
+  SSL_SESSION* copy = SSL_SESSION_dup(session);
+  if (copy == nullptr) {
+    ERR_clear_error();
+    return;
+  }
+  sessions_[key] = SslSessionPtr(copy);
 }
 
 SSL_SESSION* TlsSessionCache::peek(const std::string& key) const {

@@ -9,6 +9,7 @@ Python 3 stdlib only. Adapted from the shared interop kit; nothing here refers t
         assert kam.wait_registered("1001", timeout=10)
         kam.restart()                       # same ports; in-memory registrations are gone
         kam.restart(server_cert="server-expired")   # same ports, other cert on the TLS port
+    with Kamailio(tmpdir, ipv6=True) as kam6:   # listens on ::1 only (kam6.uri_host == "[::1]")
 
 Everything (certs unless certs_dir is given, rendered cfg, db_text, pid, log, control socket) lives
 under `tmpdir`. Ports are picked by the kernel (bind to port 0) on 127.0.0.1; the UDP and TCP
@@ -88,12 +89,18 @@ class Kamailio:
                                precomputed SHA-256 HA1 in db_text, see README)
       debug                    Kamailio debug level (2 = info, 3 = debug)
       start_timeout            seconds to wait for readiness
+      ipv6                     True: listen on ::1 instead of 127.0.0.1 (host "::1", uri_host
+                               "[::1]"; the test certificates carry the IP SAN ::1)
+      tcp_children             TCP/TLS worker processes. Kamailio 5.6 keeps one SSL_CTX (and so
+                               one TLS ticket key) per process: with 1 a client's TLS session
+                               resumes on every reconnection, with more only when the new
+                               connection lands on the worker that issued the ticket.
     """
 
     def __init__(self, tmpdir=None, server_cert="server", users=None,
                  require_client_cert_port=True, *, mtls_server_cert="server", certs_dir=None,
                  realm=None, digest_algorithm="MD5", debug=2, start_timeout=30.0,
-                 kamailio_bin="kamailio", kamcmd_bin="kamcmd"):
+                 kamailio_bin="kamailio", kamcmd_bin="kamcmd", ipv6=False, tcp_children=2):
         if digest_algorithm not in _ALGORITHMS:
             raise ValueError("digest_algorithm must be one of %s" % ", ".join(_ALGORITHMS))
         self._own_tmp = tmpdir is None
@@ -103,6 +110,10 @@ class Kamailio:
         self.state_dir = Path(tempfile.mkdtemp(prefix="kamailio-", dir=base)).resolve()
         self.certs_dir = Path(certs_dir).resolve() if certs_dir else (base / "certs").resolve()
         self.host = "127.0.0.1"
+        self.ipv6 = bool(ipv6)
+        if self.ipv6:
+            self.host = "::1"
+        self.tcp_children = int(tcp_children)
         self.server_cert = server_cert
         self.mtls_server_cert = mtls_server_cert
         self.require_client_cert_port = bool(require_client_cert_port)
@@ -131,6 +142,11 @@ class Kamailio:
         self._starts = 0
 
     # ---- ports / paths -------------------------------------------------------------------
+
+    @property
+    def uri_host(self) -> str:
+        """The host as it goes into a SIP URI: "[::1]" or "127.0.0.1"."""
+        return "[%s]" % self.host if ":" in self.host else self.host
 
     @property
     def udp_port(self):
@@ -215,6 +231,9 @@ class Kamailio:
             "MTLS_SERVER_KEY": str(self.certs_dir / f"{self.mtls_server_cert}.key"),
             "ROWS": self._subscriber_rows(),
         }
+        v["TCP_CHILDREN"] = str(self.tcp_children)
+        if self.ipv6:
+            v["HOST"] = self.uri_host  # listen=udp:[::1]:port, [server:[::1]:port]
 
         def subst(src: Path, dst: Path):
             text = src.read_text()
@@ -439,6 +458,8 @@ class Kamailio:
 
     def options_udp(self, timeout=1.0):
         """Send OPTIONS over UDP; returns the status line or None."""
+        if self.ipv6:
+            return self._options_udp6(timeout)
         tag = uuid.uuid4().hex[:12]
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind((self.host, 0))
@@ -447,6 +468,26 @@ class Kamailio:
                    f"Via: SIP/2.0/UDP {self.host}:{lp};branch=z9hG4bK{tag};rport\r\n"
                    f"Max-Forwards: 70\r\nFrom: <sip:probe@localhost>;tag={tag}\r\n"
                    f"To: <sip:{self.host}:{self.sip_port}>\r\nCall-ID: {tag}@harness\r\n"
+                   f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+            s.settimeout(timeout)
+            try:
+                s.sendto(msg.encode(), (self.host, self.sip_port))
+                data, _ = s.recvfrom(65535)
+            except OSError:
+                return None
+        return data.decode(errors="replace").split("\r\n", 1)[0]
+
+    def _options_udp6(self, timeout=1.0):
+        """options_udp over IPv6 (::1)."""
+        tag = uuid.uuid4().hex[:12]
+        h = self.uri_host
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind((self.host, 0))
+            lp = s.getsockname()[1]
+            msg = (f"OPTIONS sip:{h}:{self.sip_port} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP {h}:{lp};branch=z9hG4bK{tag};rport\r\n"
+                   f"Max-Forwards: 70\r\nFrom: <sip:probe@localhost>;tag={tag}\r\n"
+                   f"To: <sip:{h}:{self.sip_port}>\r\nCall-ID: {tag}@harness\r\n"
                    f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
             s.settimeout(timeout)
             try:
