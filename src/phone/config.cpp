@@ -206,7 +206,7 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
 std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c) {
   const std::string sec = "phone";
   if (auto e = r.only(t, sec, {"user", "srtp", "allow_sdes_over_insecure_transport", "auto_answer", "allow_peers",
-                                "instance_id"}))
+                                "control_socket", "instance_id"}))
     return e;
   if (auto e = r.str(t, "user", c.phone_user, sec)) return e;
   std::string srtp;
@@ -224,6 +224,7 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
     c.instance_id = *id;
     c.instance_id_source = "config";
   }
+  if (auto e = r.str(t, "control_socket", c.control_socket, sec)) return e;
   if (const toml::node* n = t.get("allow_peers")) {
     const toml::array* arr = n->as_array();
     if (!arr) return r.error(n, "phone.allow_peers must be an array of IP addresses");

@@ -33,6 +33,7 @@ struct Config {
   bool outbound = true;
   std::string instance_id;         // "urn:uuid:..."; "" when outbound is off or not yet derived
   std::string instance_id_source;  // "config", "machine-id" or "random" (not stable: a warning)
+  std::string control_socket;            // `exphone ctl` socket; empty = the default path
   std::string source;              // file path (for messages)
 };
 

@@ -1,7 +1,7 @@
-// `exphone run --config FILE`: the phone daemon. Today: registers every account and keeps the
-// registrations (refresh, flow recovery, failover), accepts SIP over TCP when configured,
-// answers OPTIONS and refuses what it cannot serve yet (calls: 480). SIGTERM/SIGINT unregister
-// and exit 0.
+// `exphone run --config FILE`: the phone daemon. Registers every account and keeps the
+// registrations (refresh, flow recovery, failover), accepts SIP over UDP and, when configured,
+// TCP/TLS; rings on incoming calls (answered by `exphone ctl answer`) or answers at once with
+// [phone] auto_answer; serves the control socket. SIGTERM/SIGINT hang up, unregister, exit 0.
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
@@ -10,65 +10,58 @@
 #include "apps/exphone/signaling_stack.h"
 #include "apps/exphone/json_report.h"
 #include "apps/exphone/sd_notify.h"
-#include "phone/call.h"
-#include "ua/registration.h"
+#include "apps/exphone/control_server.h"
+#include "phone/phone.h"
 
 namespace exphone::cli {
 
 namespace {
 
-int run_daemon(const std::string& config_path) {
+struct RunOptions {
+  std::string config;
+  double send_tone_hz = 440;
+  double expect_tone_hz = 1000;
+};
+
+int run_daemon(const RunOptions& o) {
+  const std::string& config_path = o.config;
   auto config = phone::load_config(config_path);
   if (!config) return report_error(config.error());
   SignalingStack stack;
   if (Status s = stack.init(*config); !s) return report_error(s.error());
 
-  std::unique_ptr<phone::AutoAnswer> answer;
-  if (config->auto_answer) {
-    phone::CallSettings settings;
-    settings.local_user = config->phone_user;
-    settings.media = config->media;
-    settings.send_tone_hz = 440;
-    settings.expect_tone_hz = 1000;
-    answer = std::make_unique<phone::AutoAnswer>(stack.io, *stack.txns, settings, config->allow_peers,
-                                                 [](const phone::CallReport& r) {
-                                                   std::cout << "call-report " << to_json(r).dump() << std::endl;
-                                                 });
-    stack.on_request = [&answer](const sip::Message& m, const net::FlowPtr& flow) { return answer->on_request(m, flow); };
-  }
-  std::vector<std::unique_ptr<ua::RegistrationClient>> clients;
-  for (const auto& a : config->accounts) {
-    auto c = std::make_unique<ua::RegistrationClient>(stack.io, *stack.transport, *stack.txns, *stack.dns, a);
-    auto* raw = c.get();
-    raw->on_change([raw](const ua::RegistrationClient::Status& s) {
-      std::cout << "account " << raw->settings().name << ": " << ua::to_string(s.state);
-      if (s.registered) std::cout << " via " << s.transport << " to " << s.registrar;
-      if (s.error && !s.registered) std::cout << " (" << s.error->code << ": " << s.error->message << ")";
-      std::cout << std::endl;
-    });
-    clients.push_back(std::move(c));
-  }
-  for (auto& c : clients) c->start();
+  phone::Phone phone(phone::CallEnv{stack.io, *stack.transport, *stack.txns}, *stack.dns, *config);
+  phone::CallSettings settings = phone.call_settings();
+  settings.send_tone_hz = o.send_tone_hz;  // the answering side's test tone (exphone call sends 1 kHz)
+  settings.expect_tone_hz = o.expect_tone_hz;
+  phone.set_call_settings(settings);
+  phone.on_registration_change = [](const ua::RegistrationClient& c) {
+    const auto& s = c.status();
+    std::cout << "account " << c.settings().name << ": " << ua::to_string(s.state);
+    if (s.registered) std::cout << " via " << s.transport << " to " << s.registrar;
+    if (s.error && !s.registered) std::cout << " (" << s.error->code << ": " << s.error->message << ")";
+    std::cout << std::endl;
+  };
+  phone.on_call_state = [](phone::Call& c) {
+    std::cout << "call " << c.call_id() << ": " << phone::Call::state_name(c.state()) << std::endl;
+  };
+  phone.on_call_end = [](const phone::CallReport& r) { std::cout << "call-report " << to_json(r).dump() << std::endl; };
+  stack.on_request = [&phone](const sip::Message& m, const net::FlowPtr& flow) { return phone.on_request(m, flow); };
+
+  std::string ctl_path = config->control_socket.empty() ? default_control_socket() : config->control_socket;
+  auto ctl = ControlServer::open(stack.io, phone, ctl_path);
+  if (!ctl) return report_error(ctl.error());
+  phone.start();
 
   boost::asio::signal_set signals(stack.io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int) {
     sd::notify_stopping();
-    std::size_t waiting = 0;
-    for (auto& c : clients)
-      if (c->status().registered) ++waiting;
-    if (waiting == 0) {
-      stack.io.stop();
-      return;
-    }
-    for (auto& c : clients)
-      if (c->status().registered)
-        c->unregister([&] {
-          if (--waiting == 0) stack.io.stop();
-        });
+    phone.shutdown([&] { stack.io.stop(); });
     stack.timers.schedule(Millis{5000}, [&] { stack.io.stop(); });  // bounded shutdown
   });
   std::cout << "exphone running" << (config->tcp_listen.empty() ? "" : ", SIP over TCP on " + config->tcp_listen)
-            << (config->tls_listen.empty() ? "" : ", SIP over TLS on " + config->tls_listen) << std::endl;
+            << (config->tls_listen.empty() ? "" : ", SIP over TLS on " + config->tls_listen) << ", control socket "
+            << ctl_path << std::endl;
   sd::notify_ready("listening, registering " + std::to_string(config->accounts.size()) + " account(s)");
   stack.io.run();
   return kExitOk;
@@ -77,14 +70,19 @@ int run_daemon(const std::string& config_path) {
 }  // namespace
 
 void add_run_command(CLI::App& app, int& exit_code) {
-  auto path = std::make_shared<std::string>();
+  auto o = std::make_shared<RunOptions>();
   auto cmd = app.add_subcommand(
       "run",
-      "The phone daemon: registers the accounts of the config and keeps them registered, accepts SIP "
-      "over TCP/TLS when [sip] tcp_listen / tls_listen is set, answers OPTIONS; with [phone] auto_answer it answers calls from allowed peers (verified mTLS or allow_peers) "
-      "with a 440 Hz tone and prints a call-report line per call. SIGTERM or SIGINT unregisters and exits 0.");
-  cmd->add_option("--config", *path, "device configuration (TOML)")->required();
-  cmd->callback([path, &exit_code] { exit_code = run_daemon(*path); });
+      "The phone daemon: registers the accounts of the config and keeps them registered, accepts SIP over UDP "
+      "and over TCP/TLS when [sip] tcp_listen / tls_listen is set. Calls are taken only from the registrar, "
+      "verified mTLS peers or [phone] allow_peers (else 403); they ring until `exphone ctl answer`, or are "
+      "answered at once with [phone] auto_answer, with a 440 Hz test tone. Prints a call-report line per call; "
+      "serves `exphone ctl` on its control socket. SIGTERM or SIGINT hangs up, unregisters and exits 0.");
+  cmd->add_option("--config", o->config, "device configuration (TOML)")->required();
+  cmd->add_option("--send-tone", o->send_tone_hz, "test tone this phone sends in its calls (Hz)")->capture_default_str();
+  cmd->add_option("--expect-tone", o->expect_tone_hz, "tone whose share of the received audio the call report gives (Hz)")
+      ->capture_default_str();
+  cmd->callback([o, &exit_code] { exit_code = run_daemon(*o); });
 }
 
 }  // namespace exphone::cli

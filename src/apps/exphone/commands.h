@@ -19,4 +19,7 @@ void add_demo_command(CLI::App& app, int& exit_code);
 // `config check`
 void add_config_command(CLI::App& app, int& exit_code);
 
+// `ctl`
+void add_ctl_command(CLI::App& app, int& exit_code);
+
 }  // namespace exphone::cli

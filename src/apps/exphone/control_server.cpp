@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
@@ -18,6 +20,9 @@ using local = asio::local::stream_protocol;
 using json = nlohmann::ordered_json;
 
 std::string default_control_socket() {
+  // systemd's RuntimeDirectory= (the unit sets /run/exphone) wins: under PrivateTmp a /tmp path
+  // would be invisible to `exphone ctl`
+  if (const char* rd = std::getenv("RUNTIME_DIRECTORY"); rd && *rd) return std::string(rd) + "/ctl.sock";
   if (geteuid() == 0) return "/run/exphone/ctl.sock";
   return "/tmp/exphone-" + std::to_string(geteuid()) + "/ctl.sock";
 }

@@ -18,7 +18,8 @@
 
 namespace exphone::cli {
 
-// The default socket: /run/exphone/ctl.sock for root, else /tmp/exphone-UID/ctl.sock.
+// The default socket: $RUNTIME_DIRECTORY/ctl.sock under systemd, else /run/exphone/ctl.sock for
+// root, else /tmp/exphone-UID/ctl.sock.
 std::string default_control_socket();
 
 class ControlServer {

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   exphone::cli::add_call_command(app, exit_code);
   exphone::cli::add_demo_command(app, exit_code);
   exphone::cli::add_config_command(app, exit_code);
+  exphone::cli::add_ctl_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
