@@ -7,7 +7,8 @@ namespace exphone::media {
 
 namespace {
 constexpr unsigned kLateBeforeResync = 10;
-constexpr unsigned kShrinkWindow = 10;  // pulls (200 ms at 20 ms frames)
+constexpr unsigned kShrinkWindow = 10;
+constexpr std::size_t kOthersRemembered = 64;  // pulls (200 ms at 20 ms frames)
 }
 
 JitterBuffer::JitterBuffer(JitterBufferConfig config, std::uint32_t clock_rate)
@@ -30,6 +31,8 @@ void JitterBuffer::reset() {
   stretched_last_ = false;
   window_pulls_ = 0;
   level_min_ = std::chrono::milliseconds::max();
+  underrun_ticks_ = 0;
+  others_.clear();
   target_ = std::clamp(config_.initial_delay, config_.min_delay, config_.max_delay);
 }
 
@@ -96,6 +99,11 @@ bool JitterBuffer::push(std::uint16_t sequence, std::uint32_t timestamp,
   return true;
 }
 
+void JitterBuffer::note_other_payload(std::uint16_t sequence) {
+  others_.push_back(sequence);
+  if (others_.size() > kOthersRemembered) others_.pop_front();
+}
+
 std::chrono::milliseconds JitterBuffer::buffered() const {
   if (packets_.empty()) return std::chrono::milliseconds(0);
   const std::int64_t duration = last_duration_ > 0 ? last_duration_ : ms_to_ticks(config_.frame);
@@ -116,6 +124,7 @@ void JitterBuffer::conceal(AudioCodec& codec, std::size_t samples) {
 
 void JitterBuffer::pull(TimePoint now, AudioCodec& codec, std::vector<std::int16_t>& out) {
   const std::size_t n = std::max<std::size_t>(codec.samples_per_frame(config_.frame), 1);
+  decoded_.clear();
   if (!playing_) {
     if (packets_.empty() || now - first_arrival_ < std::max(config_.initial_delay, target_)) {
       out.assign(n, 0);  // prefilling
@@ -141,6 +150,7 @@ void JitterBuffer::pull(TimePoint now, AudioCodec& codec, std::vector<std::int16
     level_min_ = std::chrono::milliseconds::max();
   }
 
+  decoded_.clear();
   bool concealed = false;
   // Too little held for the current jitter: play one frame of concealment without consuming
   // (the delay grows by a frame), never twice in a row so real audio keeps flowing.
@@ -159,6 +169,7 @@ void JitterBuffer::pull(TimePoint now, AudioCodec& codec, std::vector<std::int16
       ++stats_.underruns;  // nothing held: conceal, keep `next` (the delay grows by a frame)
       conceal(codec, need);
       concealed = true;
+      underrun_ticks_ += static_cast<std::int64_t>(codec.samples_to_ticks(need));
       break;
     }
     auto it = packets_.begin();
@@ -166,6 +177,14 @@ void JitterBuffer::pull(TimePoint now, AudioCodec& codec, std::vector<std::int16
       ++stats_.late;
       note_skipped(it->second.sequence);
       packets_.erase(it);
+      continue;
+    }
+    if (it->first > next_ && underrun_ticks_ > 0) {
+      // The stream paused (a DTMF event, silence suppression, a hiccup) and the audio already
+      // concealed while nothing was held covers (part of) the gap: skip it, do not play it twice.
+      const std::int64_t skip = std::min(it->first - next_, underrun_ticks_);
+      next_ += skip;
+      underrun_ticks_ -= skip;
       continue;
     }
     if (it->first > next_) {  // missing audio before the next held packet: lost
@@ -184,11 +203,21 @@ void JitterBuffer::pull(TimePoint now, AudioCodec& codec, std::vector<std::int16
     const Packet& p = it->second;
     if (last_sequence_) {
       const auto d = static_cast<std::uint16_t>(p.sequence - *last_sequence_);
-      if (d >= 1 && d < 0x8000) stats_.lost += d - 1u;
+      if (d >= 1 && d < 0x8000) {
+        // Sequence numbers in between used by other payloads (telephone-events) are not lost.
+        std::uint64_t others = 0;
+        for (std::uint16_t o : others_) {
+          const auto od = static_cast<std::uint16_t>(o - *last_sequence_);
+          if (od >= 1 && od < d) ++others;
+        }
+        stats_.lost += std::max<std::uint64_t>(d - 1u, others) - others;
+      }
     }
+    underrun_ticks_ = 0;
     last_sequence_ = p.sequence;
     if (codec.decode(p.payload, scratch_) && !scratch_.empty()) {
       pcm_.insert(pcm_.end(), scratch_.begin(), scratch_.end());
+      decoded_.insert(decoded_.end(), scratch_.begin(), scratch_.end());
       last_duration_ = static_cast<std::int64_t>(codec.samples_to_ticks(scratch_.size()));
       ++stats_.played;
     } else {

@@ -10,7 +10,9 @@
 //     concealed by the codec (AudioCodec::conceal) or silence, and the sequence numbers skipped
 //     are counted as lost.
 //   - When nothing is held at all, that is an underrun: one frame is concealed and `next` does not
-//     move, so the playout delay grows by a frame (the buffer adapts upward by itself).
+//     move, so the playout delay grows by a frame (the buffer adapts upward by itself) -- unless
+//     the next packet then shows a timestamp gap (the sender paused: DTMF, silence suppression),
+//     which the audio concealed during the underrun covers instead of being concealed twice.
 //   - The target delay follows the interarrival jitter (RFC 3550 A.8 estimator): frame + 3 J,
 //     clamped to [min_delay, max_delay]. When more than target + 2 frames stayed buffered for a
 //     window of 10 pulls, the oldest packet is dropped to bring the delay down; when less than
@@ -26,6 +28,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <span>
@@ -69,9 +72,17 @@ class JitterBuffer {
   bool push(std::uint16_t sequence, std::uint32_t timestamp, std::span<const std::uint8_t> payload,
             TimePoint arrival);
 
+  // A packet of another payload type in the same sequence space (RFC 4733 events): its sequence
+  // number is not a lost audio packet.
+  void note_other_payload(std::uint16_t sequence);
+
   // Fills `out` with exactly codec.samples_per_frame(frame) samples: decoded audio, concealment,
   // or silence while prefilling.
   void pull(TimePoint now, AudioCodec& codec, std::vector<std::int16_t>& out);
+
+  // The audio decoded from packets during the last pull (no concealment, no silence): the peer's
+  // audio in sequence order, whatever the playout did around it.
+  std::span<const std::int16_t> last_decoded() const { return decoded_; }
 
   // Drops everything and starts over with the next packet (new codec, new stream).
   void reset();
@@ -102,6 +113,7 @@ class JitterBuffer {
   std::map<std::int64_t, Packet> packets_;  // by unwrapped timestamp
   std::vector<std::int16_t> pcm_;           // decoded, not yet pulled
   std::vector<std::int16_t> scratch_;
+  std::vector<std::int16_t> decoded_;
   bool have_ref_ = false;
   std::uint32_t ref_ts_ = 0;
   std::int64_t ref_ext_ = 0;
@@ -117,6 +129,8 @@ class JitterBuffer {
   unsigned late_in_a_row_ = 0;
   bool stretched_last_ = false;
   unsigned window_pulls_ = 0;
+  std::int64_t underrun_ticks_ = 0;         // concealed while empty, since the last packet played
+  std::deque<std::uint16_t> others_;        // recent sequence numbers of other payload types
   std::chrono::milliseconds level_min_ = std::chrono::milliseconds::max();
   JitterBufferStats stats_;
 };

@@ -154,7 +154,9 @@ TEST(AudioCodec, MalformedPayloadsAreErrors) {
   for (int i = 0; i < 2000; ++i) {
     std::vector<std::uint8_t> junk(1 + rng() % 300);
     for (auto& b : junk) b = static_cast<std::uint8_t>(rng());
-    if (opus->decode(junk, out)) EXPECT_LE(out.size(), 1920u);
+    if (opus->decode(junk, out)) {
+      EXPECT_LE(out.size(), 1920u);
+    }
   }
 }
 

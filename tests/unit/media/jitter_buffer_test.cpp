@@ -320,3 +320,21 @@ TEST(JitterBuffer, RealCodecToneSurvivesJitter) {
   EXPECT_EQ(jb.stats().played, 100u);
   EXPECT_GT(tone_energy_ratio(heard, 1000, 8000), 0.8);
 }
+
+TEST(JitterBuffer, SenderPauseIsNotLossAndNotConcealedTwice) {
+  // Packets 11..17 carry a DTMF event (other payload, same sequence space): no audio for 140 ms.
+  auto a = paced(40, 5ms);
+  a.erase(a.begin() + 10, a.begin() + 17);
+  Sim s;
+  for (std::uint16_t seq = 11; seq <= 17; ++seq) s.jb.note_other_payload(seq);
+  s.run(a, 1100ms);
+  const auto& st = s.jb.stats();
+  EXPECT_EQ(st.lost, 0u) << st;
+  EXPECT_EQ(st.played, 33u);
+  auto m = s.markers();
+  auto at10 = std::find(m.begin(), m.end(), 10);
+  ASSERT_NE(at10, m.end());
+  // Exactly the seven frames of the pause are concealment, then 18 follows.
+  EXPECT_EQ(std::count(at10 + 1, at10 + 8, -1), 7);
+  EXPECT_EQ(*(at10 + 8), 18);
+}

@@ -91,8 +91,11 @@ TEST(Wav, RefusesWhatAPhoneCannotPlay) {
   write_raw(dir.file("cut.wav"), SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1, 8000);
   fs::resize_file(dir.file("cut.wav"), 44 + 1000);
   auto cut = read_wav(dir.file("cut.wav"));
-  if (cut) EXPECT_LE(cut->samples.size(), 500u);
-  else EXPECT_EQ(cut.error().code, "wav-read-failed");
+  if (cut) {
+    EXPECT_LE(cut->samples.size(), 500u);
+  } else {
+    EXPECT_EQ(cut.error().code, "wav-read-failed");
+  }
 
   std::vector<std::int16_t> s(10);
   auto w = write_wav((dir.path / "no/such/dir/x.wav").string(), s, 8000);
