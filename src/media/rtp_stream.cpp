@@ -213,6 +213,13 @@ void RtpStream::on_packet(std::size_t n) {
     on_rtcp(rx_.data(), n, sender_);
     return;
   }
+  // Media before offer/answer finished (set_remote) cannot be authenticated yet — with SDES the
+  // callee starts sending SRTP before the caller has read the keys in the 200 — so it is not
+  // audio: dropped and counted, never decoded.
+  if (!remote_ && !config_.latch_remote) {
+    ++stats_.early_dropped;
+    return;
+  }
   std::size_t len = n;
   if (receive_srtp_) {
     Status s = receive_srtp_->unprotect(rx_.data(), len);

@@ -63,6 +63,7 @@ struct RtpStreamStats {
   std::uint64_t srtp_auth_failures = 0;   // RTP and RTCP
   std::uint64_t replays_dropped = 0;      // RTP and RTCP
   std::uint64_t malformed = 0;            // not RTP/RTCP, unknown payload type, bad payload
+  std::uint64_t early_dropped = 0;        // arrived before the remote was known (negotiation unfinished)
   std::uint64_t octets_sent = 0;          // RTP payload octets (the SR's sender octet count)
   // RTCP: our reception of the peer's stream (RFC 3550 A.3, A.8) ...
   std::int64_t packets_lost = 0;          // cumulative, as in our report blocks

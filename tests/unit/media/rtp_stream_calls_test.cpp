@@ -213,6 +213,7 @@ TEST(RtpStreamCalls, HostileRtcpIsCountedNotFatal) {
   EXPECT_EQ(c.b->stats().rtcp_malformed, junk.size());
   EXPECT_EQ(c.b->stats().rtcp_received, 0u);
   c.a->set_remote(loopback(c.b->local_port()));
+  c.b->set_remote(loopback(c.a->local_port()));  // b negotiated too (else early media is dropped)
   ToneGenerator ta(1000, 8000);
   c.a->start([&](std::span<std::int16_t> f) { ta.fill(f); });
   run_until(c.io, [&] { return c.b->stats().packets_received >= 15; });

@@ -89,6 +89,7 @@ TEST(RtpStream, ReplayTamperAndInjectionAreDroppedAndCounted) {
   udp::socket relay(p.io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   udp::endpoint to_b(asio::ip::make_address("127.0.0.1"), p.b->local_port());
   p.a->set_remote(relay.local_endpoint());
+  p.b->set_remote(udp::endpoint(asio::ip::make_address("127.0.0.1"), p.a->local_port()));  // b negotiated too
   std::vector<std::uint8_t> buf(2048), captured;
   udp::endpoint from;
   int forwarded = 0;
@@ -128,10 +129,28 @@ TEST(RtpStream, ReplayTamperAndInjectionAreDroppedAndCounted) {
   EXPECT_GT(ratio(*p.b, 1000), 0.8);
 }
 
+// With SDES the callee sends SRTP before the caller has read the keys in the 200: until
+// negotiation finished (set_remote), arriving packets are dropped and counted, never decoded.
+TEST(RtpStream, MediaBeforeNegotiationIsDroppedNotDecoded) {
+  Pair p(false);
+  p.a->set_remote(udp::endpoint(asio::ip::make_address("127.0.0.1"), p.b->local_port()));
+  ToneGenerator ta(1000, 8000);
+  p.a->start([&](std::span<std::int16_t> f) { ta.fill(f); });
+  p.io.run_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(p.b->stats().packets_received, 0u);
+  EXPECT_GE(p.b->stats().early_dropped, 5u);
+  EXPECT_TRUE(p.b->recording().empty());
+  p.b->set_remote(udp::endpoint(asio::ip::make_address("127.0.0.1"), p.a->local_port()));
+  p.io.restart();
+  p.io.run_for(std::chrono::milliseconds(300));
+  EXPECT_GE(p.b->stats().packets_received, 5u);
+}
+
 TEST(RtpStream, PlainRtpWhenNotKeyed) {
   Pair p(false);
   EXPECT_FALSE(p.a->secure());
   p.a->set_remote(udp::endpoint(asio::ip::make_address("127.0.0.1"), p.b->local_port()));
+  p.b->set_remote(udp::endpoint(asio::ip::make_address("127.0.0.1"), p.a->local_port()));
   ToneGenerator ta(1000, 8000);
   p.a->start([&](std::span<std::int16_t> f) { ta.fill(f); });
   p.io.run_for(std::chrono::milliseconds(300));
