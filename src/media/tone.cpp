@@ -1,5 +1,6 @@
 #include "media/tone.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -17,19 +18,21 @@ void ToneGenerator::fill(std::span<std::int16_t> out) {
 }
 
 double tone_energy_ratio(std::span<const std::int16_t> pcm, double frequency_hz, std::uint32_t sample_rate) {
-  if (pcm.empty()) return 0;
-  double coeff = 2 * std::cos(2 * std::numbers::pi * frequency_hz / sample_rate);
-  double s1 = 0, s2 = 0, total = 0;
-  for (std::int16_t x : pcm) {
-    double s0 = x + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    total += static_cast<double>(x) * x;
+  const std::size_t block = std::max<std::size_t>(sample_rate / 50, 1);
+  const double coeff = 2 * std::cos(2 * std::numbers::pi * frequency_hz / sample_rate);
+  double tone = 0, total = 0;
+  for (std::size_t start = 0; start + block <= pcm.size(); start += block) {
+    double s1 = 0, s2 = 0;
+    for (std::int16_t x : pcm.subspan(start, block)) {
+      double s0 = x + coeff * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+      total += static_cast<double>(x) * x;
+    }
+    // A pure sine of N samples gives |X|^2 = (A*N/2)^2 and sum x^2 = A^2*N/2: 2|X|^2/N per block
+    tone += 2 * (s1 * s1 + s2 * s2 - coeff * s1 * s2) / static_cast<double>(block);
   }
-  double power = s1 * s1 + s2 * s2 - coeff * s1 * s2;  // |X(k)|^2
-  if (total <= 0) return 0;
-  // A pure sine of N samples gives |X|^2 = (A*N/2)^2 and sum x^2 = A^2*N/2: ratio = 2|X|^2/(N*total)
-  return 2 * power / (static_cast<double>(pcm.size()) * total);
+  return total > 0 ? tone / total : 0;
 }
 
 }  // namespace exphone::media

@@ -19,7 +19,9 @@ class ToneGenerator {
   double amplitude_;
 };
 
-// Share of the signal's energy at `frequency_hz` (0..1), Goertzel algorithm over the whole buffer.
+// Share of the signal's energy at `frequency_hz` (0..1): the Goertzel algorithm over 20 ms blocks,
+// block tone powers summed against the total energy. Blocks, not one long window: a playout
+// that drops or inserts a frame shifts the tone's phase, which would cancel a long sum.
 double tone_energy_ratio(std::span<const std::int16_t> pcm, double frequency_hz, std::uint32_t sample_rate);
 
 }  // namespace exphone::media

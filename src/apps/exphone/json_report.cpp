@@ -64,7 +64,18 @@ json to_json(const phone::CallReport& r) {
                 {"packets_received", r.stats.packets_received},
                 {"srtp_auth_failures", r.stats.srtp_auth_failures},
                 {"replays_dropped", r.stats.replays_dropped},
-                {"heard_tone_ratio", r.heard_tone_ratio}};
+                {"heard_tone_ratio", r.heard_tone_ratio},
+                {"early_dropped", r.stats.early_dropped},
+                {"malformed", r.stats.malformed},
+                {"packets_lost", r.stats.packets_lost},
+                {"jitter_ms", r.stats.jitter_ms},
+                {"rtcp_sent", r.stats.rtcp_sent},
+                {"rtcp_received", r.stats.rtcp_received}};
+  const auto& jb = r.stats.jitter_buffer;
+  j["media"]["jitter_buffer"] = {{"played", jb.played},         {"late", jb.late},
+                                 {"lost", jb.lost},             {"underruns", jb.underruns},
+                                 {"concealed_frames", jb.concealed_frames}, {"dropped_for_delay", jb.dropped_for_delay},
+                                 {"stretched", jb.stretched},   {"resyncs", jb.resyncs}};
   j["secure"] = r.secure();
   if (r.error) j["error"] = to_json(*r.error);
   return j;
