@@ -5,6 +5,7 @@
 #include "core/random.h"
 #include "core/text.h"
 #include "media/tone.h"
+#include "media/wav.h"
 #include "sdp/session.h"
 #include "txn/server_transaction.h"
 
@@ -26,14 +27,6 @@ Result<media::SrtpKey> media_key(sdp::CryptoSuite suite, const Bytes& key_salt) 
   auto s = media::srtp_suite_from_name(sdp::crypto_suite_name(suite));
   if (!s) return make_error("srtp-unsupported-suite", std::string(sdp::crypto_suite_name(suite)) + " is not supported by the media layer");
   return media::SrtpKey::from_bytes(*s, key_salt);
-}
-
-// Only G.711 is sent yet: keep the offer/answer honest about it.
-ua::MediaPolicy g711_only(ua::MediaPolicy p) {
-  std::erase_if(p.codecs, [](const ua::AudioCodec& c) {
-    return !text::iequals(c.name, "PCMU") && !text::iequals(c.name, "PCMA") && !text::iequals(c.name, "telephone-event");
-  });
-  return p;
 }
 
 std::uint64_t session_id() {
@@ -73,7 +66,6 @@ std::string_view Call::state_name(State s) {
 
 Call::Call(CallEnv env, CallSettings settings, Ended ended)
     : env_(env), settings_(std::move(settings)), ended_(std::move(ended)), started_(std::chrono::steady_clock::now()) {
-  settings_.media = g711_only(settings_.media);
 }
 
 Call::~Call() {
@@ -131,7 +123,7 @@ Status Call::open_media(const std::string& local_ip) {
 // protects what it sends), the peer's address, and whether we send at all (hold).
 Status Call::apply_media(const ua::NegotiatedAudio& a) {
   report_.codec = a.codec.name;
-  rtp_->set_codec(text::iequals(a.codec.name, "PCMA") ? media::G711::kAlaw : media::G711::kUlaw, a.codec.payload_type);
+  if (Status s = rtp_->set_codec(a.codec.name, a.codec.payload_type, a.dtmf_pt); !s) return s;
   if (a.srtp) {
     auto tx = media_key(a.srtp->suite, a.srtp->local_key_salt);
     if (!tx) return tx.error();
@@ -159,8 +151,20 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
   report_.remote_held = remote_held;
   bool send_now = sends(a.direction);
   if (send_now && !was_sending) {
-    auto tone = std::make_shared<media::ToneGenerator>(settings_.send_tone_hz, 8000);
-    rtp_->start([tone](std::span<std::int16_t> f) { tone->fill(f); });
+    media::RtpStream::Source source;
+    if (!settings_.play_wav.empty()) {
+      auto wav = media::wav_file_source(settings_.play_wav, rtp_->codec().sample_rate(), /*loop=*/true);
+      if (!wav) return wav.error();
+      source = std::move(*wav);
+    } else {
+      auto tone = std::make_shared<media::ToneGenerator>(settings_.send_tone_hz, rtp_->codec().sample_rate());
+      source = [tone](std::span<std::int16_t> f) { tone->fill(f); };
+    }
+    rtp_->start(std::move(source));
+    if (!settings_.dtmf.empty() && !dtmf_sent_) {
+      dtmf_sent_ = true;
+      if (Status s = rtp_->send_dtmf(settings_.dtmf); !s) report_.error = s.error();
+    }
   } else if (!send_now) {
     rtp_->stop();
   }
@@ -555,6 +559,11 @@ Status Call::hold(bool on) {
   return send_reinvite();
 }
 
+Status Call::send_dtmf(const std::string& digits) {
+  if (state_ != State::kConfirmed || !audio_) return make_error("call-state", "the call is not established");
+  return rtp_->send_dtmf(digits);
+}
+
 Status Call::send_reinvite() {
   bool secure = flow_->protocol() == net::Protocol::kTls;
   auto offer = ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id());
@@ -744,7 +753,8 @@ const CallReport& Call::report() {
   report_.state = std::string(state_name(state_));
   if (rtp_) {
     report_.stats = rtp_->stats();
-    report_.heard_tone_ratio = media::tone_energy_ratio(rtp_->recording(), settings_.expect_tone_hz, 8000);
+    report_.heard_tone_ratio = media::tone_energy_ratio(rtp_->recording(), settings_.expect_tone_hz, rtp_->recording_rate());
+    report_.dtmf_received = rtp_->received_digits();
   }
   return report_;
 }
@@ -759,8 +769,17 @@ void Call::finish(std::string ended_by, std::optional<Error> e) {
   cancel_timer(ring_timer_);
   if (report_.ended_by.empty()) report_.ended_by = std::move(ended_by);
   if (e && !report_.error) report_.error = e;
-  if (rtp_) rtp_->stop();
+  if (rtp_) {
+    rtp_->stop();
+    if (audio_) rtp_->send_bye();  // RFC 3550 6.6
+  }
   report();
+  if (rtp_ && !settings_.record_wav.empty() && !rtp_->recording().empty()) {
+    if (Status s = media::write_wav(settings_.record_wav, rtp_->recording(), rtp_->recording_rate()); !s && !report_.error)
+      report_.error = s.error();
+    else if (s)
+      report_.recording = settings_.record_wav;
+  }
   if (ended_) {
     // posted: the owner may destroy the call from the callback
     std::weak_ptr<bool> alive = alive_;

@@ -53,6 +53,8 @@ struct CallReport {
   std::string suite;
   media::RtpStreamStats stats;
   double heard_tone_ratio = 0;  // energy share of the expected far-end tone in what we received
+  std::string dtmf_received;    // RFC 4733 digits the peer sent
+  std::string recording;        // WAV file the received audio was written to
   std::optional<Error> error;
   bool secure() const;          // the padlock: TLS verified and SRTP both ways
 };
@@ -63,6 +65,9 @@ struct CallSettings {
   double send_tone_hz = 1000;
   double expect_tone_hz = 440;
   std::chrono::milliseconds ring_timeout{60000};  // unanswered incoming calls get 480 after this
+  std::string play_wav;     // sent instead of the tone (16-bit mono WAV, 8 or 16 kHz), looped
+  std::string record_wav;   // the received audio is written here when the call ends
+  std::string dtmf;         // RFC 4733 digits sent once the media flows
 };
 
 // How an outgoing call leaves the phone.
@@ -111,6 +116,7 @@ class Call {
   Status reject(int status, std::string_view reason);
   void hang_up();               // CANCEL, reject (603), or BYE, whatever the state calls for
   Status hold(bool on);         // re-INVITE with a=sendonly (on) or a=sendrecv (off)
+  Status send_dtmf(const std::string& digits);  // RFC 4733, on the established media
 
   // From the phone core. A request inside this call (or its CANCEL / the ACK of our 2xx); `st`
   // is the server transaction the core made for it (nullptr for ACK).
@@ -179,6 +185,7 @@ class Call {
   std::chrono::steady_clock::time_point started_;
   CallReport report_;
   bool finished_ = false;
+  bool dtmf_sent_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,5 +1,6 @@
 #include "phone/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -206,7 +207,7 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
 std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c) {
   const std::string sec = "phone";
   if (auto e = r.only(t, sec, {"user", "srtp", "allow_sdes_over_insecure_transport", "auto_answer", "allow_peers",
-                                "control_socket", "instance_id"}))
+                                "control_socket", "instance_id", "announcement", "record_dir", "codecs"}))
     return e;
   if (auto e = r.str(t, "user", c.phone_user, sec)) return e;
   std::string srtp;
@@ -225,6 +226,26 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
     c.instance_id_source = "config";
   }
   if (auto e = r.str(t, "control_socket", c.control_socket, sec)) return e;
+  if (auto e = r.path(t, "announcement", c.announcement, sec)) return e;
+  if (auto e = r.path(t, "record_dir", c.record_dir, sec)) return e;
+  if (const toml::node* n = t.get("codecs")) {
+    const toml::array* arr = n->as_array();
+    if (!arr || arr->empty()) return r.error(n, "phone.codecs must be a non-empty array of codec names");
+    std::vector<ua::AudioCodec> ordered;
+    for (const auto& item : *arr) {
+      auto name = item.value<std::string>();
+      if (!name) return r.error(&item, "phone.codecs entries must be strings");
+      auto it = std::find_if(c.media.codecs.begin(), c.media.codecs.end(),
+                             [&](const ua::AudioCodec& k) { return text::iequals(k.name, *name); });
+      if (it == c.media.codecs.end() || text::iequals(*name, "telephone-event"))
+        return r.error(&item, "phone.codecs: unknown codec '" + *name + "' (G722, PCMU, PCMA, opus)");
+      ordered.push_back(*it);
+      c.codecs.push_back(*name);
+    }
+    for (const auto& k : c.media.codecs)
+      if (text::iequals(k.name, "telephone-event")) ordered.push_back(k);  // DTMF always offered
+    c.media.codecs = std::move(ordered);
+  }
   if (const toml::node* n = t.get("allow_peers")) {
     const toml::array* arr = n->as_array();
     if (!arr) return r.error(n, "phone.allow_peers must be an array of IP addresses");

@@ -34,6 +34,9 @@ struct Config {
   std::string instance_id;         // "urn:uuid:..."; "" when outbound is off or not yet derived
   std::string instance_id_source;  // "config", "machine-id" or "random" (not stable: a warning)
   std::string control_socket;            // `exphone ctl` socket; empty = the default path
+  std::string announcement;              // WAV played to answered callers instead of the test tone
+  std::string record_dir;                // each answered call's received audio goes to DIR/<call>.wav
+  std::vector<std::string> codecs;       // preference order by SDP name; empty = the built-in list
   std::string source;              // file path (for messages)
 };
 

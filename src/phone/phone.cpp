@@ -1,6 +1,7 @@
 #include "phone/phone.h"
 
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 
 #include "core/random.h"
@@ -16,6 +17,7 @@ Phone::Phone(CallEnv env, net::DnsResolver& dns, const Config& config)
     : env_(env), dns_(dns), config_(config), tag_(random_hex(8)) {
   settings_.local_user = config_.phone_user;
   settings_.media = config_.media;
+  settings_.play_wav = config_.announcement;
   for (const auto& a : config_.accounts) {
     auto c = std::make_unique<ua::RegistrationClient>(env_.io, env_.transport, env_.txns, dns_, a);
     auto* raw = c.get();
@@ -139,7 +141,14 @@ void Phone::new_call(const Message& m, const net::FlowPtr& flow, txn::ServerTran
     (void)st->respond(txn::make_response(m, 486, "Busy Here", tag_));
     return;
   }
-  auto call = Call::incoming(env_, settings_, m, flow, st, [this](Call& c) { ended(c); });
+  CallSettings s = settings_;
+  if (!config_.record_dir.empty()) {
+    // one file per call; the Call-ID comes from the peer, so only safe characters reach the path
+    std::string name;
+    for (char ch : call_id) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+    s.record_wav = config_.record_dir + "/" + name.substr(0, 64) + ".wav";
+  }
+  auto call = Call::incoming(env_, std::move(s), m, flow, st, [this](Call& c) { ended(c); });
   Call* raw = call.get();
   raw->on_state = [this](Call& c) {
     if (on_call_state) on_call_state(c);
@@ -243,16 +252,23 @@ Status Phone::hang_up(const std::string& call_id) {
   return Ok{};
 }
 
+Call* Phone::established(const std::string& call_id) {
+  if (!call_id.empty()) return find(call_id);
+  for (auto& [id, call] : calls_)
+    if (call->state() == Call::State::kConfirmed) return call.get();
+  return nullptr;
+}
+
 Status Phone::hold(const std::string& call_id, bool on) {
-  Call* c = nullptr;
-  if (call_id.empty()) {
-    for (auto& [id, call] : calls_)
-      if (call->state() == Call::State::kConfirmed) c = call.get();
-  } else {
-    c = find(call_id);
-  }
+  Call* c = established(call_id);
   if (!c) return make_error("call-not-found", "no such call");
   return c->hold(on);
+}
+
+Status Phone::send_dtmf(const std::string& call_id, const std::string& digits) {
+  Call* c = established(call_id);
+  if (!c) return make_error("call-not-found", "no such call");
+  return c->send_dtmf(digits);
 }
 
 std::vector<CallReport> Phone::calls() {

@@ -44,6 +44,7 @@ class Phone {
   Status answer(const std::string& call_id = "");   // "" = the call that rings
   Status hang_up(const std::string& call_id = "");  // "" = every call
   Status hold(const std::string& call_id, bool on);
+  Status send_dtmf(const std::string& call_id, const std::string& digits);  // "" = the established call
 
   std::vector<CallReport> calls();
   const std::vector<std::unique_ptr<ua::RegistrationClient>>& accounts() const { return accounts_; }
@@ -64,6 +65,7 @@ class Phone {
   void new_call(const sip::Message& m, const net::FlowPtr& flow, txn::ServerTransaction* st);
   void ended(Call& call);
   Call* owner(const sip::Message& m);
+  Call* established(const std::string& call_id);  // by id, or the first confirmed call
 
   CallEnv env_;
   CallSettings settings_;

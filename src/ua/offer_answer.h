@@ -37,9 +37,12 @@ struct MediaPolicy {
   std::vector<sdp::CryptoSuite> suites = {sdp::CryptoSuite::kAeadAes256Gcm,       sdp::CryptoSuite::kAeadAes128Gcm,
                                           sdp::CryptoSuite::kAes256CmHmacSha1_80, sdp::CryptoSuite::kAesCm128HmacSha1_80,
                                           sdp::CryptoSuite::kAes256CmHmacSha1_32, sdp::CryptoSuite::kAesCm128HmacSha1_32};
+  // RFC 3551 static types for G.722 (clock 8000 although sampled at 16 kHz, section 4.5.2),
+  // PCMU, PCMA; Opus per RFC 7587 (always opus/48000/2 in SDP); RFC 4733 telephone-event.
   std::vector<AudioCodec> codecs = {{9, "G722", 8000, std::nullopt, ""},
                                     {0, "PCMU", 8000, std::nullopt, ""},
                                     {8, "PCMA", 8000, std::nullopt, ""},
+                                    {111, "opus", 48000, 2, "useinbandfec=1"},
                                     {101, "telephone-event", 8000, std::nullopt, "0-16"}};
   bool allow_sdes_over_insecure_transport = false;
 };

@@ -8,7 +8,12 @@
   callee side (BYE from the callee);
 - SIPp: an offer without crypto to an SRTP-mandatory phone -> 488; a garbage a=crypto key -> 488;
 - SIPp from an address the phone does not trust sends a BYE for the live call -> 403, and the
-  call goes on to its normal end.
+  call goes on to its normal end;
+- codecs: G.722 (16 kHz audio, RTP clock 8000) and Opus (48 kHz RTP clock) negotiated by the
+  callee's [phone] codecs, the tones still heard at the codec's own sample rate;
+- RFC 4733 DTMF both ways (`exphone call --dtmf`, `exphone ctl dtmf`);
+- WAV: the caller plays a file (`--play`) and records (`--record`), the callee records every call
+  to [phone] record_dir; the test finds each side's tone in the other's WAV.
 """
 import json
 import os
@@ -17,6 +22,7 @@ import subprocess
 import tempfile
 import time
 
+from lib.audio import wav_tone_ratio
 from lib.ports import free_port
 from lib.runner import Runner
 
@@ -248,6 +254,73 @@ def main():
             assert len(rep_c) == 1 and rep_c[0]["media"]["packets_received"] >= 120, rep_c
             assert "refused BYE from 127.0.0.2" in callee.err, callee.err
         r.check("SIPp: BYE from an untrusted address -> 403 and a log line, the call stays up", forged_bye)
+
+        # ---- codecs
+        for codec, rate in (("G722", 16000), ("opus", 16000), ("PCMA", 8000)):
+            port = free_port()
+            with Phone(tmp, f"codec-{codec}", callee_conf(port, extra=f'codecs = ["{codec}"]\n')) as callee:
+                rc, rep, err = run_call(caller_cmd(tmp, f"codec-caller-{codec}", CALLER.format(srtp="off"),
+                                                   f"sip:phone@127.0.0.1:{port}", "--duration", "1.5"))
+            rep_c = callee.reports()
+
+            def codec_call():
+                assert rc == 0 and rep["media"]["codec"].lower() == codec.lower(), (rep, err)
+                assert rep["media"]["heard_tone_ratio"] > 0.8, rep["media"]
+                assert len(rep_c) == 1 and rep_c[0]["media"]["codec"].lower() == codec.lower(), rep_c
+                assert rep_c[0]["media"]["heard_tone_ratio"] > 0.8, rep_c[0]["media"]
+            r.check(f"{codec} negotiated from the callee's codec list, tones heard both ways", codec_call)
+
+        # ---- DTMF both ways
+        port = free_port()
+        with Phone(tmp, "dtmf-callee", callee_conf(port)) as callee:
+            proc = subprocess.Popen(caller_cmd(tmp, "dtmf-caller", CALLER.format(srtp="off"),
+                                               f"sip:phone@127.0.0.1:{port}", "--duration", "3", "--dtmf", "1234*#"),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                up = callee.wait_call("confirmed")
+                drc, dans = callee.ctl("dtmf", "9A0", up["call_id"])
+                out, err = proc.communicate(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            rep = json.loads(out) if out.strip() else {}
+        rep_c = callee.reports()
+
+        def dtmf():
+            assert drc == 0 and dans["ok"], dans
+            assert rep["media"]["dtmf_received"] == "9A0", rep["media"]
+            assert len(rep_c) == 1 and rep_c[0]["media"]["dtmf_received"] == "1234*#", rep_c
+        r.check("RFC 4733 DTMF: caller sends 1234*# (--dtmf), callee sends 9A0 (ctl dtmf), each receives exactly those", dtmf)
+
+        # ---- WAV play and record
+        import math
+        import struct
+        import wave
+        play = os.path.join(tmp, "700hz.wav")
+        with wave.open(play, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 700 * i / 8000)))
+                                   for i in range(8000)))
+        rec_dir = os.path.join(tmp, "recordings")
+        os.makedirs(rec_dir)
+        mine = os.path.join(tmp, "caller-heard.wav")
+        port = free_port()
+        with Phone(tmp, "wav-callee", callee_conf(port, extra=f'record_dir = "{rec_dir}"\n')) as callee:
+            rc, rep, err = run_call(caller_cmd(tmp, "wav-caller", CALLER.format(srtp="off"),
+                                               f"sip:phone@127.0.0.1:{port}", "--duration", "2",
+                                               "--play", play, "--record", mine))
+        rep_c = callee.reports()
+
+        def wav():
+            assert rc == 0 and rep["media"]["recording"] == mine, (rep, err)
+            assert wav_tone_ratio(mine, 440) > 0.8, "the callee's 440 Hz tone is not in the caller's WAV"
+            files = os.listdir(rec_dir)
+            assert len(files) == 1 and rep_c[0]["media"]["recording"].endswith(files[0]), (files, rep_c)
+            got = wav_tone_ratio(os.path.join(rec_dir, files[0]), 700)
+            assert got > 0.8, f"the caller's 700 Hz file is not in the callee's recording ({got:.2f})"
+        r.check("WAV: --play sends a file, --record and record_dir write what was heard", wav)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     r.finish()

@@ -19,6 +19,7 @@ struct CallOptions {
   double ring_timeout_s = 30;
   double hold_at_s = -1;
   double hold_for_s = 1;
+  std::string play, record, dtmf;
   bool json = false;
 };
 
@@ -50,8 +51,12 @@ int run_call(const CallOptions& o) {
     }
     stack.timers.schedule(ms(o.duration_s), [&phone, id] { (void)phone.hang_up(id); });
   };
+  phone::CallSettings settings = phone.call_settings();
+  settings.play_wav = o.play;
+  settings.record_wav = o.record;
+  settings.dtmf = o.dtmf;
   auto place = [&] {
-    auto id = phone.dial(o.target, phone.call_settings(), o.account);
+    auto id = phone.dial(o.target, settings, o.account);
     if (!id) {
       failure = id.error();
       stack.io.stop();
@@ -128,6 +133,9 @@ void add_call_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--config", o->config, "device configuration (TOML)")->required();
   cmd->add_option("target", o->target, "sip:/sips: URI of the peer, e.g. sips:phone@192.0.2.5:5061")->required();
   cmd->add_option("--duration", o->duration_s, "seconds of talk")->capture_default_str();
+  cmd->add_option("--play", o->play, "send this WAV (16-bit mono, 8 or 16 kHz, looped) instead of the test tone");
+  cmd->add_option("--record", o->record, "write the received audio to this WAV when the call ends");
+  cmd->add_option("--dtmf", o->dtmf, "send these digits (RFC 4733 telephone-event: 0-9 * # A-D) once the media flows");
   cmd->add_flag("--json", o->json, "print the call report as one JSON object");
   cmd->callback([o, &exit_code] { exit_code = run_call(*o); });
 }

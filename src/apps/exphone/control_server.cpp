@@ -71,10 +71,13 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line)
     reply = status(phone.answer(arg));
   } else if (cmd == "hangup") {
     reply = status(phone.hang_up(arg));
+  } else if (cmd == "dtmf") {
+    // dtmf DIGITS [CALL-ID]
+    reply = arg.empty() ? error_reply(make_error("ctl-usage", "dtmf needs digits")) : status(phone.send_dtmf(arg2, arg));
   } else if (cmd == "hold" || cmd == "resume") {
     reply = status(phone.hold(arg, cmd == "hold"));
   } else {
-    reply = error_reply(make_error("ctl-usage", "unknown command '" + cmd + "' (status, dial, answer, hangup, hold, resume)"));
+    reply = error_reply(make_error("ctl-usage", "unknown command '" + cmd + "' (status, dial, answer, hangup, hold, resume, dtmf)"));
   }
   return reply.dump() + "\n";
 }

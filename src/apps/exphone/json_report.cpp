@@ -65,6 +65,8 @@ json to_json(const phone::CallReport& r) {
                 {"srtp_auth_failures", r.stats.srtp_auth_failures},
                 {"replays_dropped", r.stats.replays_dropped},
                 {"heard_tone_ratio", r.heard_tone_ratio},
+                {"dtmf_received", r.dtmf_received},
+                {"recording", r.recording},
                 {"early_dropped", r.stats.early_dropped},
                 {"malformed", r.stats.malformed},
                 {"packets_lost", r.stats.packets_lost},
