@@ -144,6 +144,8 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
   auto addr = asio::ip::make_address(a.remote_address, ec);
   if (ec) return make_error("sdp-bad-connection", "media address " + a.remote_address + " is not an IP address");
   rtp_->set_remote(asio::ip::udp::endpoint(addr, a.remote_port));
+  report_.remote_rtp = net::Endpoint{addr, a.remote_port}.to_string();
+  report_.local_rtp = net::Endpoint{asio::ip::make_address(local_ip_, ec), rtp_->local_port()}.to_string();
   bool was_sending = audio_ && sends(audio_->direction) && !report_.held;
   audio_ = a;
   bool remote_held = a.direction == sdp::Direction::kRecvOnly || a.direction == sdp::Direction::kInactive;

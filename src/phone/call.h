@@ -54,6 +54,8 @@ struct CallReport {
   media::RtpStreamStats stats;
   double heard_tone_ratio = 0;  // energy share of the expected far-end tone in what we received
   std::string dtmf_received;    // RFC 4733 digits the peer sent
+  std::string local_rtp;        // "ip:port" where we receive media
+  std::string remote_rtp;       // "ip:port" where we send it (from the peer's SDP)
   std::string recording;        // WAV file the received audio was written to
   std::optional<Error> error;
   bool secure() const;          // the padlock: TLS verified and SRTP both ways

@@ -66,6 +66,8 @@ json to_json(const phone::CallReport& r) {
                 {"replays_dropped", r.stats.replays_dropped},
                 {"heard_tone_ratio", r.heard_tone_ratio},
                 {"dtmf_received", r.dtmf_received},
+                {"local_rtp", r.local_rtp},
+                {"remote_rtp", r.remote_rtp},
                 {"recording", r.recording},
                 {"early_dropped", r.stats.early_dropped},
                 {"malformed", r.stats.malformed},
