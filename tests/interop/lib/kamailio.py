@@ -91,6 +91,9 @@ class Kamailio:
       start_timeout            seconds to wait for readiness
       ipv6                     True: listen on ::1 instead of 127.0.0.1 (host "::1", uri_host
                                "[::1]"; the test certificates carry the IP SAN ::1)
+      sips_only                True (default): a sips: request is never forwarded over a non-TLS
+                               branch (branch_route drops it, RFC 5630 section 3.1.3); False: stock
+                               Kamailio behaviour, which forks a sips: INVITE to a UDP contact too
       tcp_children             TCP/TLS worker processes. Kamailio 5.6 keeps one SSL_CTX (and so
                                one TLS ticket key) per process: with 1 a client's TLS session
                                resumes on every reconnection, with more only when the new
@@ -100,7 +103,7 @@ class Kamailio:
     def __init__(self, tmpdir=None, server_cert="server", users=None,
                  require_client_cert_port=True, *, mtls_server_cert="server", certs_dir=None,
                  realm=None, digest_algorithm="MD5", debug=2, start_timeout=30.0,
-                 kamailio_bin="kamailio", kamcmd_bin="kamcmd", ipv6=False, tcp_children=2):
+                 kamailio_bin="kamailio", kamcmd_bin="kamcmd", ipv6=False, tcp_children=2, sips_only=True):
         if digest_algorithm not in _ALGORITHMS:
             raise ValueError("digest_algorithm must be one of %s" % ", ".join(_ALGORITHMS))
         self._own_tmp = tmpdir is None
@@ -114,6 +117,7 @@ class Kamailio:
         if self.ipv6:
             self.host = "::1"
         self.tcp_children = int(tcp_children)
+        self.sips_only = bool(sips_only)
         self.server_cert = server_cert
         self.mtls_server_cert = mtls_server_cert
         self.require_client_cert_port = bool(require_client_cert_port)
@@ -223,6 +227,7 @@ class Kamailio:
             "AUTH_REALM": self.realm or "$fd",
             "MTLS_REQUIRED_DEFINE": ("#!define WITH_MTLS_REQUIRED"
                                      if self.require_client_cert_port else ""),
+            "SIPS_ONLY_DEFINE": "#!define WITH_SIPS_ONLY" if self.sips_only else "",
             "MTLS_REQUIRE": "yes" if self.require_client_cert_port else "no",
             "CA_FILE": self.ca_file,
             "SERVER_CRT": str(self.certs_dir / f"{self.server_cert}.crt"),
