@@ -18,6 +18,12 @@ void add_call_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 // `config check`
 void add_config_command(CLI::App& app, int& exit_code);
+// `pki init|server|device|fleet|list`
+void add_pki_command(CLI::App& app, int& exit_code);
+// `advise`
+void add_advise_command(CLI::App& app, int& exit_code);
+// `audit`
+void add_audit_command(CLI::App& app, int& exit_code);
 
 // `ctl`
 void add_ctl_command(CLI::App& app, int& exit_code);

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   exphone::cli::add_call_command(app, exit_code);
   exphone::cli::add_demo_command(app, exit_code);
   exphone::cli::add_config_command(app, exit_code);
+  exphone::cli::add_pki_command(app, exit_code);
+  exphone::cli::add_advise_command(app, exit_code);
+  exphone::cli::add_audit_command(app, exit_code);
   exphone::cli::add_ctl_command(app, exit_code);
 
   try {
