@@ -120,6 +120,8 @@ TEST(Advise, TomlFragmentPassesLoaderAndAudit) {
           ao.network = in.network;
           audit::Report r = audit::audit_text(toml, t.path(), "advised.toml", ao, 0600u);
           EXPECT_EQ(r.errors, 0) << net << " " << pbx << "\n" << toml << "\nfirst: " << (r.findings.empty() ? "" : r.findings[0].id);
-          if (mtls) EXPECT_EQ(config->transport.tls.client_cert, dev->cert);
+          if (mtls) {
+            EXPECT_EQ(config->transport.tls.client_cert, dev->cert);
+          }
         }
 }
