@@ -153,16 +153,9 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
   report_.remote_held = remote_held;
   bool send_now = sends(a.direction);
   if (send_now && !was_sending) {
-    media::RtpStream::Source source;
-    if (!settings_.play_wav.empty()) {
-      auto wav = media::wav_file_source(settings_.play_wav, rtp_->codec().sample_rate(), /*loop=*/true);
-      if (!wav) return wav.error();
-      source = std::move(*wav);
-    } else {
-      auto tone = std::make_shared<media::ToneGenerator>(settings_.send_tone_hz, rtp_->codec().sample_rate());
-      source = [tone](std::span<std::int16_t> f) { tone->fill(f); };
-    }
-    rtp_->start(std::move(source));
+    auto source = make_source();
+    if (!source) return source.error();
+    rtp_->start(std::move(*source));
     if (!settings_.dtmf.empty() && !dtmf_sent_) {
       dtmf_sent_ = true;
       if (Status s = rtp_->send_dtmf(settings_.dtmf); !s) report_.error = s.error();
@@ -171,6 +164,59 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
     rtp_->stop();
   }
   return Ok{};
+}
+
+// What we send, in this order of precedence: an echo of what we hear, the microphone, a WAV
+// file, the test tone. The speaker (when configured) plays what we hear.
+Result<media::RtpStream::Source> Call::make_source() {
+  const std::uint32_t rate = rtp_->codec().sample_rate();
+  if (!settings_.audio_device.empty() && !speaker_) {
+    auto spk = media::SoundDevice::open_playback(settings_.audio_device, rtp_->recording_rate());
+    if (!spk) return spk.error();
+    speaker_ = std::move(*spk);
+    if (settings_.beep) {
+      // a 200 ms 1 kHz beep on the speaker: the intercom line is open
+      media::ToneGenerator beep(1000, speaker_->sample_rate(), 0.3);
+      std::vector<std::int16_t> frame(speaker_->sample_rate() / 50);
+      for (int i = 0; i < 10; ++i) {
+        beep.fill(frame);
+        (void)speaker_->write(frame);
+      }
+    }
+  }
+  if (settings_.echo) {
+    echo_ = std::make_shared<std::deque<std::int16_t>>();
+  }
+  media::SoundDevice* speaker = speaker_.get();
+  auto echo = echo_;
+  rtp_->set_sink([speaker, echo](std::span<const std::int16_t> played) {
+    if (speaker) (void)speaker->write(played);
+    if (echo && echo->size() < 8000) echo->insert(echo->end(), played.begin(), played.end());  // <= 0.5-1 s
+  });
+  if (echo) {
+    return media::RtpStream::Source([echo](std::span<std::int16_t> f) {
+      for (auto& x : f) {
+        if (echo->empty()) {
+          x = 0;
+        } else {
+          x = echo->front();
+          echo->pop_front();
+        }
+      }
+    });
+  }
+  if (!settings_.audio_device.empty()) {
+    if (!microphone_) {
+      auto mic = media::SoundDevice::open_capture(settings_.audio_device, rate);
+      if (!mic) return mic.error();
+      microphone_ = std::move(*mic);
+    }
+    media::SoundDevice* mic = microphone_.get();
+    return media::RtpStream::Source([mic](std::span<std::int16_t> f) { (void)mic->read(f); });
+  }
+  if (!settings_.play_wav.empty()) return media::wav_file_source(settings_.play_wav, rate, /*loop=*/true);
+  auto tone = std::make_shared<media::ToneGenerator>(settings_.send_tone_hz, rate);
+  return media::RtpStream::Source([tone](std::span<std::int16_t> f) { tone->fill(f); });
 }
 
 // ---------------------------------------------------------------------------------- UAC

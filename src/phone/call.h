@@ -16,6 +16,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 
 #include "core/result.h"
 #include "media/rtp_stream.h"
+#include "media/sound_device.h"
 #include "net/transport_layer.h"
 #include "txn/transaction_layer.h"
 #include "ua/dialog.h"
@@ -70,6 +72,9 @@ struct CallSettings {
   std::string play_wav;     // sent instead of the tone (16-bit mono WAV, 8 or 16 kHz), looped
   std::string record_wav;   // the received audio is written here when the call ends
   std::string dtmf;         // RFC 4733 digits sent once the media flows
+  std::string audio_device; // ALSA device for speaker and microphone ("" = headless: tone/WAV)
+  bool echo = false;        // send back what we hear (a line test for the far end)
+  bool beep = false;        // a short beep on the speaker when the call connects (intercom)
 };
 
 // How an outgoing call leaves the phone.
@@ -141,6 +146,7 @@ class Call {
   void retransmit_2xx();
   void got_ack(const sip::Message& ack);
   Status apply_media(const ua::NegotiatedAudio& a);
+  Result<media::RtpStream::Source> make_source();
   Status open_media(const std::string& local_ip);
   std::string via() const;
   std::string contact() const;
@@ -160,6 +166,8 @@ class Call {
   net::FlowPtr flow_;
   std::optional<ua::DigestSession> digest_;
   std::unique_ptr<media::RtpStream> rtp_;
+  std::unique_ptr<media::SoundDevice> speaker_, microphone_;
+  std::shared_ptr<std::deque<std::int16_t>> echo_;
   std::string local_ip_;
   std::optional<ua::PendingOffer> offer_;       // our outstanding offer (INVITE or re-INVITE)
   std::optional<ua::NegotiatedAudio> audio_;    // what is in force

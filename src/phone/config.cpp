@@ -207,7 +207,8 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
 std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c) {
   const std::string sec = "phone";
   if (auto e = r.only(t, sec, {"user", "srtp", "allow_sdes_over_insecure_transport", "auto_answer", "allow_peers",
-                                "control_socket", "instance_id", "announcement", "record_dir", "codecs"}))
+                                "control_socket", "instance_id", "announcement", "record_dir", "codecs", "audio_device", "echo",
+                                "answer_beep"}))
     return e;
   if (auto e = r.str(t, "user", c.phone_user, sec)) return e;
   std::string srtp;
@@ -228,6 +229,9 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
   if (auto e = r.str(t, "control_socket", c.control_socket, sec)) return e;
   if (auto e = r.path(t, "announcement", c.announcement, sec)) return e;
   if (auto e = r.path(t, "record_dir", c.record_dir, sec)) return e;
+  if (auto e = r.str(t, "audio_device", c.audio_device, sec)) return e;
+  if (auto e = r.boolean(t, "echo", c.echo, sec)) return e;
+  if (auto e = r.boolean(t, "answer_beep", c.answer_beep, sec)) return e;
   if (const toml::node* n = t.get("codecs")) {
     const toml::array* arr = n->as_array();
     if (!arr || arr->empty()) return r.error(n, "phone.codecs must be a non-empty array of codec names");

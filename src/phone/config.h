@@ -37,6 +37,9 @@ struct Config {
   std::string announcement;              // WAV played to answered callers instead of the test tone
   std::string record_dir;                // each answered call's received audio goes to DIR/<call>.wav
   std::vector<std::string> codecs;       // preference order by SDP name; empty = the built-in list
+  std::string audio_device;              // ALSA device for speaker + microphone; "" = headless
+  bool echo = false;                     // answered calls hear themselves (line test)
+  bool answer_beep = false;              // beep on the speaker when a call is answered
   std::string source;              // file path (for messages)
 };
 

@@ -18,6 +18,9 @@ Phone::Phone(CallEnv env, net::DnsResolver& dns, const Config& config)
   settings_.local_user = config_.phone_user;
   settings_.media = config_.media;
   settings_.play_wav = config_.announcement;
+  settings_.audio_device = config_.audio_device;
+  settings_.echo = config_.echo;
+  settings_.beep = config_.answer_beep;
   for (const auto& a : config_.accounts) {
     auto c = std::make_unique<ua::RegistrationClient>(env_.io, env_.transport, env_.txns, dns_, a);
     auto* raw = c.get();
@@ -91,6 +94,11 @@ bool Phone::on_request(const Message& m, const net::FlowPtr& flow) {
       if (Call* c = owner(m)) c->on_request(m, flow, nullptr);
     return true;
   }
+  auto to = m.to();
+  bool in_dialog = to && !to->tag().empty();
+  // An out-of-dialog OPTIONS touches no call and no state: monitoring and PBX keepalives get
+  // their 200 from anyone (the stack answers it).
+  if (method == "OPTIONS" && !in_dialog) return false;
   txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
   auto st = env_.txns.create_server(m, std::move(ch), {});
   if (!st) return true;  // transaction limit: dropped, the peer retransmits or gives up
@@ -98,8 +106,6 @@ bool Phone::on_request(const Message& m, const net::FlowPtr& flow) {
     (void)(*st)->respond(txn::make_response(m, 403, "Forbidden", tag_));
     return true;
   }
-  auto to = m.to();
-  bool in_dialog = to && !to->tag().empty();
   if (method == "CANCEL" || in_dialog) {
     if (Call* c = owner(m)) {
       c->on_request(m, flow, *st);
@@ -115,13 +121,6 @@ bool Phone::on_request(const Message& m, const net::FlowPtr& flow) {
   }
   if (method == "BYE") {
     (void)(*st)->respond(txn::make_response(m, 481, "Call/Transaction Does Not Exist", tag_));
-    return true;
-  }
-  if (method == "OPTIONS") {
-    auto r = txn::make_response(m, 200, "OK", tag_);
-    r.add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS");
-    r.add_header(HeaderId::kAccept, "application/sdp");
-    (void)(*st)->respond(r);
     return true;
   }
   auto r = txn::make_response(m, 405, "Method Not Allowed", tag_);
