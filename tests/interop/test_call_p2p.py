@@ -292,6 +292,18 @@ def main():
             assert len(rep_c) == 1 and rep_c[0]["media"]["dtmf_received"] == "1234*#", rep_c
         r.check("RFC 4733 DTMF: caller sends 1234*# (--dtmf), callee sends 9A0 (ctl dtmf), each receives exactly those", dtmf)
 
+        # ---- echo mode: the caller hears its own 1 kHz tone back
+        port = free_port()
+        with Phone(tmp, "echo-callee", callee_conf(port, extra="echo = true\n")) as callee:
+            rc, rep, err = run_call(caller_cmd(tmp, "echo-caller", CALLER.format(srtp="off"),
+                                               f"sip:phone@127.0.0.1:{port}", "--duration", "2",
+                                               "--expect-tone", "1000"))
+
+        def echo():
+            assert rc == 0 and rep["answered"], (rep, err)
+            assert rep["media"]["heard_tone_ratio"] > 0.8, f"own tone not echoed: {rep['media']}"
+        r.check("[phone] echo: the caller hears its own tone back", echo)
+
         # ---- WAV play and record
         import math
         import struct

@@ -20,6 +20,7 @@ struct CallOptions {
   double hold_at_s = -1;
   double hold_for_s = 1;
   std::string play, record, dtmf, audio_device;
+  double expect_tone_hz = 440;
   bool json = false;
 };
 
@@ -55,6 +56,7 @@ int run_call(const CallOptions& o) {
   settings.play_wav = o.play;
   settings.record_wav = o.record;
   settings.dtmf = o.dtmf;
+  settings.expect_tone_hz = o.expect_tone_hz;
   if (!o.audio_device.empty()) settings.audio_device = o.audio_device;
   settings.beep = false;
   auto place = [&] {
@@ -137,6 +139,8 @@ void add_call_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--duration", o->duration_s, "seconds of talk")->capture_default_str();
   cmd->add_option("--play", o->play, "send this WAV (16-bit mono, 8 or 16 kHz, looped) instead of the test tone");
   cmd->add_option("--record", o->record, "write the received audio to this WAV when the call ends");
+  cmd->add_option("--expect-tone", o->expect_tone_hz, "tone whose share of the received audio the report gives (Hz)")
+      ->capture_default_str();
   cmd->add_option("--audio-device", o->audio_device, "ALSA device for speaker and microphone (e.g. default, plughw:1,0)");
   cmd->add_option("--dtmf", o->dtmf, "send these digits (RFC 4733 telephone-event: 0-9 * # A-D) once the media flows");
   cmd->add_flag("--json", o->json, "print the call report as one JSON object");
