@@ -130,6 +130,7 @@ void StreamConnection::on_connected() {
 void StreamConnection::on_handshake(const boost::system::error_code& ec) {
   if (closed_) return;
   SSL* ssl = tls_->native_handle();
+  if (owner_.tls_observer()) owner_.tls_observer()(target_, ssl);
   if (ec) {
     unsigned long err = ec.category() == asio::error::get_ssl_category() ? static_cast<unsigned long>(ec.value()) : 0;
     int ssl_error = err ? SSL_ERROR_SSL : SSL_ERROR_SYSCALL;

@@ -54,6 +54,12 @@ class TransportLayer {
 
   void set_handler(MessageHandler handler) { handler_ = std::move(handler); }
 
+  // Diagnostics (exphone check-server): called after every client TLS handshake, failed or
+  // not, with the connection's SSL (only valid during the call; net/tls/tls_inspect.h reads it).
+  using TlsObserver = std::function<void(const Target&, SSL*)>;
+  void set_tls_observer(TlsObserver observer) { tls_observer_ = std::move(observer); }
+  const TlsObserver& tls_observer() const { return tls_observer_; }
+
   // Opens the UDP socket of [sip] udp_bind / udp_port now instead of on first use, so requests
   // can arrive before we sent anything (a phone that takes peer-to-peer calls over UDP).
   Status listen_udp() {
@@ -94,6 +100,7 @@ class TransportLayer {
   tls::SslCtx tls_ctx_;
   tls::TlsSessionCache sessions_;
   MessageHandler handler_;
+  TlsObserver tls_observer_;
   std::shared_ptr<UdpSocket> udp_;   // IPv4
   std::shared_ptr<UdpSocket> udp6_;  // IPv6, opened when an IPv6 peer is first addressed
   struct Listener {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
 #include <cctype>
@@ -246,6 +247,22 @@ std::string fingerprint(X509* x) {
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
+std::string signature_name(X509* x) {
+  int md = NID_undef;
+  if (x == nullptr || X509_get_signature_info(x, &md, nullptr, nullptr, nullptr) != 1 || md == NID_undef) {
+    ERR_clear_error();
+    return "unknown digest";
+  }
+  return OBJ_nid2sn(md);
+}
+
+std::string key_description(X509* x) {
+  EVP_PKEY* k = x != nullptr ? X509_get0_pubkey(x) : nullptr;
+  if (k == nullptr) return "unknown key";
+  const char* type = EVP_PKEY_get0_type_name(k);
+  return std::to_string(EVP_PKEY_get_bits(k)) + "-bit " + (type != nullptr ? type : "key");
+}
+
 std::string role_of(X509* x, int depth) {
   if (depth == 0) return "server certificate";
   return is_self_signed(x) ? "root CA certificate" : "intermediate CA certificate";
@@ -367,6 +384,20 @@ Error explain_verify(const SslState& st, std::string_view host) {
                             ", which is not in the trust store. Fix: add the CA certificate " + issuer +
                             " to ca_files.");
     }
+    // OpenSSL's security level (1 by default: >= 80-bit security, no SHA-1/MD5 signatures in
+    // OpenSSL 3) refused a certificate of the chain.
+    case X509_V_ERR_CA_MD_TOO_WEAK:
+      return make_error(kErrWeakCertificate,
+                        "the " + role_of(cert, st.depth) + " " + subj + " is signed with a weak digest (" +
+                            signature_name(cert) +
+                            "); SHA-1 and MD5 signatures can be forged and are refused. Fix: reissue the "
+                            "certificate with a SHA-256 signature.");
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_KEY_TOO_SMALL:
+      return make_error(kErrWeakCertificate,
+                        "the " + role_of(cert, st.depth) + " " + subj + " has a key that is too small (" +
+                            key_description(cert) +
+                            "). Fix: reissue the certificate with RSA 2048 or more, or ECDSA P-256.");
     case X509_V_ERR_APPLICATION_VERIFICATION:
       return make_error(kErrHandshake, "certificate verification failed: " +
                                            std::string(X509_verify_cert_error_string(st.error)));
@@ -503,6 +534,16 @@ Error explain_handshake_failure(SSL* ssl, unsigned long openssl_err, int ssl_get
   if (eof && st != nullptr && st->cert_requested)
     return explain_client_cert(ssl, st, "the server closed the connection after requesting a certificate");
 
+  if (lib == ERR_LIB_SSL &&
+      (reason == SSL_R_EE_KEY_TOO_SMALL || reason == SSL_R_CA_KEY_TOO_SMALL || reason == SSL_R_CA_MD_TOO_WEAK)) {
+    X509* peer = ssl != nullptr ? SSL_get0_peer_certificate(ssl) : nullptr;
+    return make_error(kErrWeakCertificate,
+                      "the server's certificate chain is too weak for this phone's security level (" + err_text +
+                          "; server certificate " + quoted(subject_of(peer)) + ": " + key_description(peer) +
+                          ", signed with " + signature_name(peer) +
+                          "). Fix: reissue the certificates with RSA 2048+ or ECDSA P-256 keys and SHA-256 "
+                          "signatures.");
+  }
   if (lib == ERR_LIB_SSL && reason == SSL_R_WRONG_VERSION_NUMBER)
     return make_error(kErrHandshake,
                       "the server did not answer with TLS (plain SIP/TCP or another protocol on this port?)");

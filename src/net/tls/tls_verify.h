@@ -25,6 +25,8 @@ inline constexpr const char* kErrSelfSigned = "tls-self-signed";
 inline constexpr const char* kErrVersion = "tls-version";
 inline constexpr const char* kErrClientCertRequired = "tls-client-cert-required";
 inline constexpr const char* kErrHandshake = "tls-handshake";
+// A certificate OpenSSL's security level refuses: SHA-1/MD5 signature or a too small key.
+inline constexpr const char* kErrWeakCertificate = "tls-weak-certificate";
 
 // Explains a failed handshake (or a failure on the first read after it: with TLS 1.3 the
 // server rejects a client certificate after the client has finished, RFC 8446 section 4.4.2.4).
@@ -32,7 +34,7 @@ inline constexpr const char* kErrHandshake = "tls-handshake";
 //   ssl_get_error:  SSL_get_error() for that call
 //   expected_host:  the host given to prepare_client_ssl (for messages)
 // Codes: tls-unknown-ca, tls-expired, tls-not-yet-valid, tls-name-mismatch, tls-self-signed,
-// tls-version, tls-client-cert-required, tls-handshake.
+// tls-weak-certificate, tls-version, tls-client-cert-required, tls-handshake.
 Error explain_handshake_failure(SSL* ssl, unsigned long openssl_err, int ssl_get_error,
                                 std::string_view expected_host);
 

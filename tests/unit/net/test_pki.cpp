@@ -46,10 +46,16 @@ std::shared_ptr<EVP_PKEY> new_key() {
   return std::shared_ptr<EVP_PKEY>(k, PkeyFree{});
 }
 
+std::shared_ptr<EVP_PKEY> new_rsa_key(unsigned bits) {
+  EVP_PKEY* k = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits));
+  check(k != nullptr, "rsa keygen");
+  return std::shared_ptr<EVP_PKEY>(k, PkeyFree{});
+}
+
 Cert make_cert(const CertSpec& spec, const Cert* issuer) {
   static long serial = 1000;
   Cert out;
-  out.key = new_key();
+  out.key = spec.key ? spec.key : new_key();
   X509* x = X509_new();
   out.cert = std::shared_ptr<X509>(x, X509Free{});
   X509_set_version(x, 2);
@@ -91,7 +97,10 @@ Cert make_cert(const CertSpec& spec, const Cert* issuer) {
   if (!san.empty()) add_ext(x, issuer_cert, NID_subject_alt_name, san);
 
   EVP_PKEY* signer = issuer != nullptr ? issuer->pkey() : out.key.get();
-  check(X509_sign(x, signer, EVP_sha256()) > 0, "sign");
+  EVP_MD* md = EVP_MD_fetch(nullptr, spec.digest.c_str(), nullptr);
+  check(md != nullptr, "digest");
+  check(X509_sign(x, signer, md) > 0, "sign");
+  EVP_MD_free(md);
   return out;
 }
 

@@ -34,9 +34,12 @@ struct CertSpec {
   bool key_usage = true;     // false: no keyUsage/extendedKeyUsage (like `openssl req -x509`)
   long not_before = -3600;   // seconds relative to now
   long not_after = 30L * 24 * 3600;
+  std::shared_ptr<EVP_PKEY> key;  // the certificate's key; null = a new EC P-256 key
+  std::string digest = "SHA256";  // signature digest ("SHA1" for weak-signature tests)
 };
 
 std::shared_ptr<EVP_PKEY> new_key();  // EVP_PKEY_Q_keygen EC P-256
+std::shared_ptr<EVP_PKEY> new_rsa_key(unsigned bits);
 
 // issuer == nullptr: self-signed.
 Cert make_cert(const CertSpec& spec, const Cert* issuer);

@@ -15,6 +15,7 @@
 
 #include "net/tls/tls_config.h"
 #include "net/tls/tls_context.h"
+#include "net/tls/tls_inspect.h"
 #include "net/tls/tls_verify.h"
 #include "test_pki.h"
 
@@ -846,6 +847,95 @@ TEST_F(TlsTest, VerifyServerOffConnectsButIsNotVerified) {
   auto f = tls::verify_failure(o.client.get());
   ASSERT_TRUE(f);  // still recorded, for diagnostics
   EXPECT_EQ(f->depth, 1);
+}
+
+// ---------------------------------------------------------------- inspection (check-server)
+
+TEST_F(TlsTest, DescribeCertificateFields) {
+  CertSpec s = spec(kHost, {kHost}, {"10.0.0.5"}, {"sip:pbx.example.com"});
+  s.key = exphone::testpki::new_rsa_key(2048);
+  Cert leaf = make_cert(s, inter);
+  auto c = tls::describe_certificate(leaf.x509());
+  EXPECT_EQ(c.subject, "CN=pbx.example.com,O=exphone test");
+  EXPECT_EQ(c.issuer, "CN=exphone Test Intermediate CA,O=exphone test");
+  EXPECT_EQ(c.san, (std::vector<std::string>{"DNS:pbx.example.com", "IP:10.0.0.5", "URI:sip:pbx.example.com"}));
+  EXPECT_EQ(c.key_type, "RSA");
+  EXPECT_EQ(c.key_bits, 2048);
+  EXPECT_EQ(c.key_group, "");
+  EXPECT_EQ(c.signature_algorithm, "ecdsa-with-SHA256");  // signed by the EC intermediate
+  EXPECT_EQ(c.signature_digest, "SHA256");
+  EXPECT_EQ(c.sha256_fingerprint.size(), 95u);  // 32 bytes as XX:XX:...
+  EXPECT_FALSE(c.serial.empty());
+  std::time_t now = std::time(nullptr);
+  EXPECT_LT(c.not_before, now);
+  EXPECT_GT(c.not_after, now + 29 * kDay);
+  EXPECT_FALSE(c.is_ca);
+  EXPECT_FALSE(c.self_signed);
+
+  auto r = tls::describe_certificate(root->x509());
+  EXPECT_EQ(r.key_type, "EC");
+  EXPECT_EQ(r.key_bits, 256);
+  EXPECT_EQ(r.key_group, "prime256v1");
+  EXPECT_TRUE(r.is_ca);
+  EXPECT_TRUE(r.self_signed);
+  EXPECT_FALSE(tls::describe_certificate(inter->x509()).self_signed);
+}
+
+TEST_F(TlsTest, PeerChainAsSentAfterSuccessAndAfterVerifyFailure) {
+  Cert leaf = make_cert(spec(kHost, {kHost}), inter);
+  Outcome ok = connect_to(leaf, kHost, {inter});
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  auto chain = tls::peer_chain(ok.client.get());
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_EQ(chain[0].subject, "CN=pbx.example.com,O=exphone test");
+  EXPECT_EQ(chain[1].subject, "CN=exphone Test Intermediate CA,O=exphone test");
+
+  // Refused (name mismatch): the chain is still known, as sent.
+  Outcome bad = connect_to(leaf, "other.example.com", {inter});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.code(), "tls-name-mismatch");
+  chain = tls::peer_chain(bad.client.get());
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_EQ(chain[0].san, std::vector<std::string>{"DNS:pbx.example.com"});
+  EXPECT_EQ(tls::client_auth(bad.client.get()).requested, false);
+}
+
+TEST_F(TlsTest, Sha1SignedServerCertificateIsWeak) {
+  CertSpec s = spec(kHost, {kHost});
+  s.digest = "SHA1";
+  Cert leaf = make_cert(s, inter);
+  EXPECT_EQ(tls::describe_certificate(leaf.x509()).signature_digest, "SHA1");
+  // The test server must be told to serve it at all (OpenSSL 3 refuses SHA-1 from level 1 on).
+  CtxPtr sctx(SSL_CTX_new(TLS_server_method()));
+  SSL_CTX_set_security_level(sctx.get(), 0);
+  ASSERT_EQ(SSL_CTX_use_certificate(sctx.get(), leaf.x509()), 1);
+  ASSERT_EQ(SSL_CTX_add1_chain_cert(sctx.get(), inter->x509()), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey(sctx.get(), leaf.pkey()), 1);
+  auto cfg = trusting({*root_pem});
+  auto cctx = client_ctx(cfg);
+  Outcome o = handshake(cctx, sctx.get(), cfg, kHost);
+  ASSERT_FALSE(o.ok());
+  auto e = o.error();
+  EXPECT_EQ(e.code, "tls-weak-certificate") << e.message;
+  EXPECT_NE(e.message.find("SHA1"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("SHA-256"), std::string::npos) << e.message;
+}
+
+TEST_F(TlsClientCertTest, ClientAuthRequestRecorded) {
+  auto cfg = trusting({*root_pem});
+  cfg.client_cert = cert_pem;
+  cfg.client_key = key_pem;
+  Outcome o = run(cfg, 0, root);
+  ASSERT_TRUE(o.ok()) << o.error().to_string();
+  auto a = tls::client_auth(o.client.get());
+  EXPECT_TRUE(a.requested);
+  EXPECT_TRUE(a.sent);
+
+  Outcome none = run(trusting({*root_pem}), 0, root);
+  ASSERT_FALSE(none.ok());
+  a = tls::client_auth(none.client.get());
+  EXPECT_TRUE(a.requested);
+  EXPECT_FALSE(a.sent);
 }
 
 }  // namespace
