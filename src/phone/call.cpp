@@ -553,18 +553,18 @@ void Call::got_ack(const Message& ack) {
     cancel_timer(retransmit_timer_);
   }
   reinvite_in_ = false;
-  if (offer_ && incoming_ && !audio_) {
-    // late offer: the answer is in the ACK
+  if (offer_ && ((incoming_ && !audio_) || ack_answer_)) {
+    // we offered in a 2xx (late offer, or an offer-less re-INVITE): the answer is in the ACK
+    bool refresh = ack_answer_;
+    ack_answer_ = false;
     auto answer = sdp::parse(ack.body());
     auto neg = answer ? ua::process_answer(settings_.media, *offer_, *answer) : Result<ua::NegotiatedAudio>(answer.error());
     offer_.reset();
-    if (!neg) {
-      report_.error = neg.error();
-      return send_bye();
-    }
-    if (Status s = apply_media(*neg); !s) {
-      report_.error = s.error();
-      return send_bye();
+    Status applied = neg ? apply_media(*neg) : Status(neg.error());
+    if (!applied) {
+      report_.error = applied.error();
+      if (!refresh) return send_bye();  // no session at all
+      // a refresh that failed leaves the session as it was (RFC 3261 14.2)
     }
   }
 }
@@ -712,8 +712,18 @@ void Call::on_reinvite(const Message& m, txn::ServerTransaction* st) {
   }
   bool secure = flow_->protocol() == net::Protocol::kTls;
   if (m.body().empty()) {
-    // an offer-less re-INVITE: we offer our current session in the 2xx (answer in the ACK)
-    (void)st->respond(txn::make_response(m, 488, "Not Acceptable Here"));
+    // an offer-less re-INVITE (session refresh, transfer by a PBX): RFC 3261 14.2 — we offer
+    // our current session in the 2xx and the answer comes in the ACK
+    auto o = ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id());
+    if (!o) {
+      (void)st->respond(txn::make_response(m, 488, "Not Acceptable Here"));
+      return;
+    }
+    set_direction(o->sdp, report_.held ? sdp::Direction::kSendOnly : sdp::Direction::kSendRecv);
+    offer_ = std::move(*o);
+    ack_answer_ = true;
+    reinvite_in_ = true;
+    (void)respond_2xx(st, m, &offer_->sdp);
     return;
   }
   auto offer = sdp::parse(m.body());

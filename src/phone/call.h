@@ -188,6 +188,7 @@ class Call {
   // re-INVITE state: ours in flight, or theirs answered and waiting for the ACK
   bool reinvite_out_ = false;
   bool reinvite_in_ = false;
+  bool ack_answer_ = false;  // our offer went in a 2xx to an offer-less re-INVITE
   bool want_hold_ = false;
   std::uint32_t reinvite_cseq_ = 0;
   TimerService::Id glare_timer_ = 0;

@@ -89,7 +89,8 @@ def run_call(cmd):
 
 def sipp(tmp, scenario, port, source="127.0.0.1", sets=(), call_id=None):
     args = ["sipp", "-sf", os.path.join(HERE, "sipp", scenario), "-i", source, "-p", str(free_port(source)),
-            "-m", "1", "-timeout", "20", "-timeout_error", "-nostdin", "-trace_err",
+            "-m", "1", "-timeout", "20", "-timeout_error", "-nostdin", "-trace_err", "-trace_msg",
+            "-message_file", os.path.join(tmp, scenario + ".msg"),
             "-error_file", os.path.join(tmp, scenario + ".err")]
     for k, v in sets:
         args += ["-set", k, v]
@@ -100,7 +101,10 @@ def sipp(tmp, scenario, port, source="127.0.0.1", sets=(), call_id=None):
     err = ""
     if os.path.exists(os.path.join(tmp, scenario + ".err")):
         err = open(os.path.join(tmp, scenario + ".err")).read()
-    return p.returncode, p.stdout[-2000:] + err[-2000:]
+    msgs = ""
+    if p.returncode != 0 and os.path.exists(os.path.join(tmp, scenario + ".msg")):
+        msgs = open(os.path.join(tmp, scenario + ".msg")).read()
+    return p.returncode, p.stdout[-1500:] + err[-1500:] + msgs[-3000:]
 
 
 def callee_conf(port, srtp="off", auto=True, extra=""):
@@ -333,6 +337,19 @@ def main():
             got = wav_tone_ratio(os.path.join(rec_dir, files[0]), 700)
             assert got > 0.8, f"the caller's 700 Hz file is not in the callee's recording ({got:.2f})"
         r.check("WAV: --play sends a file, --record and record_dir write what was heard", wav)
+        port = free_port()
+        with Phone(tmp, "refresh-callee", callee_conf(port)) as callee:
+            def offerless_reinvite():
+                rc, out = sipp(tmp, "call_reinvite_no_sdp.xml", port)
+                assert rc == 0, out
+            r.check("SIPp: offer-less re-INVITE -> 200 with our offer, answer taken from the ACK, BYE -> 200",
+                    offerless_reinvite)
+        rep_c = callee.reports()
+
+        def refresh_report():
+            assert len(rep_c) == 1 and rep_c[0]["ended_by"] == "remote" and "error" not in rep_c[0], (rep_c, callee.err[-2000:])
+        r.check("the refreshed call ended by the peer's BYE, no error", refresh_report)
+
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     r.finish()

@@ -54,7 +54,9 @@ int run_daemon(const RunOptions& o) {
   phone.start();
 
   boost::asio::signal_set signals(stack.io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int) {
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    std::cerr << "exphone: signal " << signo << ", hanging up and unregistering" << std::endl;
     sd::notify_stopping();
     phone.shutdown([&] { stack.io.stop(); });
     stack.timers.schedule(Millis{5000}, [&] { stack.io.stop(); });  // bounded shutdown
