@@ -1,7 +1,13 @@
 #include "phone/call.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
 #include <iostream>
 
+#include "core/base64.h"
 #include "core/random.h"
 #include "core/text.h"
 #include "media/tone.h"
@@ -146,6 +152,7 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
   rtp_->set_remote(asio::ip::udp::endpoint(addr, a.remote_port));
   report_.remote_rtp = net::Endpoint{addr, a.remote_port}.to_string();
   report_.local_rtp = net::Endpoint{asio::ip::make_address(local_ip_, ec), rtp_->local_port()}.to_string();
+  if (a.srtp && !settings_.srtp_keylog_file.empty()) log_srtp_keys(a);
   bool was_sending = audio_ && sends(audio_->direction) && !report_.held;
   audio_ = a;
   bool remote_held = a.direction == sdp::Direction::kRecvOnly || a.direction == sdp::Direction::kInactive;
@@ -164,6 +171,34 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
     rtp_->stop();
   }
   return Ok{};
+}
+
+// docs/diagnostics.md: one line per direction, appended to a 0600 file. Only ever written when
+// [diagnostics] srtp_keylog_file is set (exphone run warns about it at start).
+void Call::log_srtp_keys(const ua::NegotiatedAudio& a) {
+  int fd = ::open(settings_.srtp_keylog_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::cerr << "cannot write the SRTP key log " << settings_.srtp_keylog_file << "\n";
+    return;
+  }
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char when[40];
+  std::snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  char ssrc[16];
+  std::snprintf(ssrc, sizeof ssrc, "0x%08x", rtp_->ssrc());
+  std::string suite(sdp::crypto_suite_name(a.srtp->suite));
+  std::string common = std::string(when) + " call_id=" + call_id_ + " local=" + report_.local_rtp + " remote=" + report_.remote_rtp;
+  std::string lines = common + " ssrc=" + ssrc + " direction=outbound suite=" + suite + " key=" +
+                      base64_encode(a.srtp->local_key_salt) + " source=sdes\n" + common +
+                      " ssrc=- direction=inbound suite=" + suite + " key=" + base64_encode(a.srtp->remote_key_salt) +
+                      " source=sdes\n";
+  (void)!::write(fd, lines.data(), lines.size());
+  ::close(fd);
 }
 
 // What we send, in this order of precedence: an echo of what we hear, the microphone, a WAV

@@ -75,6 +75,7 @@ struct CallSettings {
   std::string audio_device; // ALSA device for speaker and microphone ("" = headless: tone/WAV)
   bool echo = false;        // send back what we hear (a line test for the far end)
   bool beep = false;        // a short beep on the speaker when the call connects (intercom)
+  std::string srtp_keylog_file;  // diagnostics: SRTP keys appended here (docs/diagnostics.md)
 };
 
 // How an outgoing call leaves the phone.
@@ -147,6 +148,7 @@ class Call {
   void got_ack(const sip::Message& ack);
   Status apply_media(const ua::NegotiatedAudio& a);
   Result<media::RtpStream::Source> make_source();
+  void log_srtp_keys(const ua::NegotiatedAudio& a);
   Status open_media(const std::string& local_ip);
   std::string via() const;
   std::string contact() const;

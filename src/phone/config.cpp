@@ -274,7 +274,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   Reader r(source_name, base_dir);
   Config c;
   c.source = source_name;
-  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone"})) return *e;
+  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics"})) return *e;
   if (const toml::node* n = root.get("account")) {
     const toml::array* arr = n->as_array();
     if (!arr || !arr->is_array_of_tables()) return r.error(n, "account must be written as [[account]] tables");
@@ -293,6 +293,20 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   if (const toml::node* n = root.get("phone")) {
     if (!n->is_table()) return r.error(n, "phone must be a table");
     if (auto e = read_phone(r, *n->as_table(), c)) return *e;
+  }
+  if (const toml::node* n = root.get("diagnostics")) {
+    // docs/diagnostics.md: key exports for troubleshooting, off by default
+    if (!n->is_table()) return r.error(n, "diagnostics must be a table");
+    const toml::table& t = *n->as_table();
+    if (auto e = r.only(t, "diagnostics", {"tls_keylog_file", "srtp_keylog_file"})) return *e;
+    std::string tls_keylog;
+    if (auto e = r.path(t, "tls_keylog_file", tls_keylog, "diagnostics")) return *e;
+    if (!tls_keylog.empty()) {
+      if (!c.transport.tls.keylog_file.empty() && c.transport.tls.keylog_file != tls_keylog)
+        return r.error(t.get("tls_keylog_file"), "diagnostics.tls_keylog_file and tls.keylog_file name different files");
+      c.transport.tls.keylog_file = tls_keylog;
+    }
+    if (auto e = r.path(t, "srtp_keylog_file", c.srtp_keylog_file, "diagnostics")) return *e;
   }
   if (const toml::node* n = root.get("sip")) {
     if (!n->is_table()) return r.error(n, "sip must be a table");

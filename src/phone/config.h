@@ -38,6 +38,7 @@ struct Config {
   std::string record_dir;                // each answered call's received audio goes to DIR/<call>.wav
   std::vector<std::string> codecs;       // preference order by SDP name; empty = the built-in list
   std::string audio_device;              // ALSA device for speaker + microphone; "" = headless
+  std::string srtp_keylog_file;          // [diagnostics]: SRTP keys per stream (docs/diagnostics.md)
   bool echo = false;                     // answered calls hear themselves (line test)
   bool answer_beep = false;              // beep on the speaker when a call is answered
   std::string source;              // file path (for messages)

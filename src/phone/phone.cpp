@@ -21,6 +21,7 @@ Phone::Phone(CallEnv env, net::DnsResolver& dns, const Config& config)
   settings_.audio_device = config_.audio_device;
   settings_.echo = config_.echo;
   settings_.beep = config_.answer_beep;
+  settings_.srtp_keylog_file = config_.srtp_keylog_file;
   for (const auto& a : config_.accounts) {
     auto c = std::make_unique<ua::RegistrationClient>(env_.io, env_.transport, env_.txns, dns_, a);
     auto* raw = c.get();
@@ -268,6 +269,15 @@ Status Phone::send_dtmf(const std::string& call_id, const std::string& digits) {
   Call* c = established(call_id);
   if (!c) return make_error("call-not-found", "no such call");
   return c->send_dtmf(digits);
+}
+
+std::vector<std::string> Phone::warnings() const {
+  std::vector<std::string> w;
+  if (!config_.srtp_keylog_file.empty())
+    w.push_back("SRTP key logging is on (" + config_.srtp_keylog_file + "): captured calls can be decrypted");
+  if (!config_.transport.tls.keylog_file.empty())
+    w.push_back("TLS key logging is on (" + config_.transport.tls.keylog_file + "): captured signaling can be decrypted");
+  return w;
 }
 
 std::vector<CallReport> Phone::calls() {

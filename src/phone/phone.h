@@ -47,6 +47,8 @@ class Phone {
   Status send_dtmf(const std::string& call_id, const std::string& digits);  // "" = the established call
 
   std::vector<CallReport> calls();
+  // Standing warnings for the status (key exports that are on, docs/diagnostics.md).
+  std::vector<std::string> warnings() const;
   const std::vector<std::unique_ptr<ua::RegistrationClient>>& accounts() const { return accounts_; }
   Call* find(const std::string& call_id);
 

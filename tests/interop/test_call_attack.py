@@ -36,7 +36,7 @@ def main():
         caller_cfg = os.path.join(tmp, "caller.toml")
         with open(caller_cfg, "w") as f:
             f.write(f'[sip]\nudp_bind = "127.0.0.1"\n[phone]\n{LAB}allow_peers = ["127.0.0.1"]\n'
-                    f'control_socket = "{tmp}/caller.sock"\n')
+                    f'control_socket = "{tmp}/caller.sock"\n[diagnostics]\nsrtp_keylog_file = "{tmp}/srtp-keys.log"\n')
         callee = subprocess.Popen([EXPHONE, "run", "--config", callee_cfg], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         caller = None
@@ -105,6 +105,27 @@ def main():
             assert rep.get("answered") and rep["media"]["srtp"], (rep, err)
             assert rep["media"]["heard_tone_ratio"] > 0.8, rep
         r.check("the caller's side of the call is untouched", caller_fine)
+
+        def srtp_key_log():
+            import base64
+            import stat
+            path = f"{tmp}/srtp-keys.log"
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, oct(os.stat(path).st_mode)
+            assert "WARNING: SRTP key logging is ON" in err, err
+            lines = open(path).read().splitlines()
+            assert len(lines) == 2, lines
+            fields = [dict(kv.split("=", 1) for kv in l.split(" ")[1:]) for l in lines]
+            m = rep["media"]
+            for f in fields:
+                assert f["call_id"] == rep["call_id"] and f["local"] == m["local_rtp"] and f["remote"] == m["remote_rtp"], f
+                assert f["suite"] == m["suite"] and f["source"] == "sdes", f
+                want = {"AEAD_AES_256_GCM": 44, "AEAD_AES_128_GCM": 28}.get(m["suite"], 30)
+                assert len(base64.b64decode(f["key"])) == want, f
+            assert [f["direction"] for f in fields] == ["outbound", "inbound"], fields
+            assert fields[0]["ssrc"].startswith("0x") and fields[1]["ssrc"] == "-", fields
+            assert fields[0]["key"] != fields[1]["key"], "each side keys its own direction (RFC 4568)"
+        r.check("[diagnostics] srtp_keylog_file: 0600, one line per direction as in docs/diagnostics.md, warned",
+                srtp_key_log)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     r.finish()

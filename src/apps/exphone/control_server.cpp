@@ -60,6 +60,7 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line)
     for (const auto& a : phone.accounts()) reply["accounts"].push_back(account_json(*a));
     reply["calls"] = json::array();
     for (const auto& c : phone.calls()) reply["calls"].push_back(to_json(c));
+    reply["warnings"] = phone.warnings();
   } else if (cmd == "dial") {
     if (arg.empty()) {
       reply = error_reply(make_error("ctl-usage", "dial needs a target"));

@@ -21,6 +21,9 @@ Status SignalingStack::init(const phone::Config& config) {
   if (!d) return d.error();
   dns = std::move(*d);
   txns = std::make_unique<txn::TransactionLayer>(timers, config.timers);
+  if (!config.srtp_keylog_file.empty())
+    std::cerr << "WARNING: SRTP key logging is ON (" << config.srtp_keylog_file
+              << "): anyone with that file can decrypt captured calls. Turn it off after debugging.\n";
   if (transport->keylog_enabled())
     std::cerr << "WARNING: TLS key logging is ON (" << config.transport.tls.keylog_file
               << "): anyone with that file can decrypt captured SIP signaling. Turn it off after debugging.\n";
