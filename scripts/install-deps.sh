@@ -9,6 +9,8 @@ PACKAGES=(
   # libraries (see ../docs/design or DESIGN.md: dependencies)
   libssl-dev libsrtp2-dev libboost-dev libcli11-dev nlohmann-json3-dev
   libtomlplusplus-dev libfmt-dev libc-ares-dev
+  # captures read by exphone diag (pcap and pcapng)
+  libpcap-dev
   # media: G.722 (spandsp), Opus, WAV files, ALSA (optional backend), sd_notify
   libspandsp-dev libopus-dev libsndfile1-dev libasound2-dev libsystemd-dev
   # tests and benchmarks

@@ -29,5 +29,7 @@ void add_audit_command(CLI::App& app, int& exit_code);
 void add_ctl_command(CLI::App& app, int& exit_code);
 // `check-server`
 void add_check_server_command(CLI::App& app, int& exit_code);
+// `diag`
+void add_diag_command(CLI::App& app, int& exit_code);
 
 }  // namespace exphone::cli
