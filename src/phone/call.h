@@ -41,6 +41,7 @@ struct CallReport {
   std::string state;      // see Call::state_name
   bool answered = false;
   bool held = false;      // we put the call on hold (a=sendonly)
+  bool emergency = false; // placed by the hotline
   bool remote_held = false;  // the peer did
   int remote_holds = 0;      // how often the peer put us on hold during the call
   long time_to_ring_ms = -1;

@@ -274,7 +274,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   Reader r(source_name, base_dir);
   Config c;
   c.source = source_name;
-  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics"})) return *e;
+  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics", "emergency"})) return *e;
   if (const toml::node* n = root.get("account")) {
     const toml::array* arr = n->as_array();
     if (!arr || !arr->is_array_of_tables()) return r.error(n, "account must be written as [[account]] tables");
@@ -293,6 +293,32 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   if (const toml::node* n = root.get("phone")) {
     if (!n->is_table()) return r.error(n, "phone must be a table");
     if (auto e = read_phone(r, *n->as_table(), c)) return *e;
+  }
+  if (const toml::node* n = root.get("emergency")) {
+    if (!n->is_table()) return r.error(n, "emergency must be a table");
+    const toml::table& t = *n->as_table();
+    const std::string sec = "emergency";
+    if (auto e = r.only(t, sec, {"targets", "fallback", "ring_timeout_s", "input_file", "poll_ms"})) return *e;
+    EmergencyConfig& em = c.emergency;
+    if (const toml::node* tn = t.get("targets")) {
+      const toml::array* arr = tn->as_array();
+      if (!arr) return r.error(tn, "emergency.targets must be an array of numbers or SIP URIs");
+      for (const auto& item : *arr) {
+        auto v = item.value<std::string>();
+        if (!v || v->empty()) return r.error(&item, "emergency.targets entries must be non-empty strings");
+        em.targets.push_back(*v);
+      }
+    }
+    if (auto e = r.str(t, "fallback", em.fallback, sec)) return *e;
+    if (em.fallback.empty()) em.fallback = "next-target";
+    if (em.fallback != "none" && em.fallback != "next-target" && em.fallback != "cleartext")
+      return r.error(t.get("fallback"), "emergency.fallback must be \"none\", \"next-target\" or \"cleartext\"");
+    std::int64_t ring = em.ring_timeout.count() / 1000, poll = em.poll_interval.count();
+    if (auto e = r.integer(t, "ring_timeout_s", ring, 1, 600, sec)) return *e;
+    if (auto e = r.integer(t, "poll_ms", poll, 10, 10000, sec)) return *e;
+    em.ring_timeout = std::chrono::milliseconds(ring * 1000);
+    em.poll_interval = std::chrono::milliseconds(poll);
+    if (auto e = r.path(t, "input_file", em.input_file, sec)) return *e;
   }
   if (const toml::node* n = root.get("diagnostics")) {
     // docs/diagnostics.md: key exports for troubleshooting, off by default

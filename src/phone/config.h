@@ -3,6 +3,8 @@
 // not at all. Relative file paths are resolved against the config file's folder.
 #pragma once
 
+#include "phone/hotline.h"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +41,7 @@ struct Config {
   std::vector<std::string> codecs;       // preference order by SDP name; empty = the built-in list
   std::string audio_device;              // ALSA device for speaker + microphone; "" = headless
   std::string srtp_keylog_file;          // [diagnostics]: SRTP keys per stream (docs/diagnostics.md)
+  EmergencyConfig emergency;             // [emergency]: the hotline
   bool echo = false;                     // answered calls hear themselves (line test)
   bool answer_beep = false;              // beep on the speaker when a call is answered
   std::string source;              // file path (for messages)

@@ -36,6 +36,14 @@ Phone::~Phone() = default;
 
 void Phone::start() {
   for (auto& a : accounts_) a->start();
+  if (!config_.emergency.targets.empty() || !config_.emergency.input_file.empty())
+    hotline_ = std::make_unique<Hotline>(*this, env_.txns.timers(), config_.emergency);
+}
+
+Status Phone::press(const std::string& button) {
+  if (button != "emergency") return make_error("ctl-usage", "unknown button '" + button + "' (emergency)");
+  if (!hotline_) return make_error("emergency-no-target", "no [emergency] targets are configured");
+  return hotline_->press();
 }
 
 void Phone::shutdown(std::function<void()> done) {
@@ -150,9 +158,7 @@ void Phone::new_call(const Message& m, const net::FlowPtr& flow, txn::ServerTran
   }
   auto call = Call::incoming(env_, std::move(s), m, flow, st, [this](Call& c) { ended(c); });
   Call* raw = call.get();
-  raw->on_state = [this](Call& c) {
-    if (on_call_state) on_call_state(c);
-  };
+  raw->on_state = [this](Call& c) { state_changed(c); };
   if (on_call_state) on_call_state(*raw);
   calls_[call_id] = std::move(call);
   if (config_.auto_answer && raw->state() == Call::State::kRinging) (void)raw->answer();
@@ -160,8 +166,16 @@ void Phone::new_call(const Message& m, const net::FlowPtr& flow, txn::ServerTran
 
 void Phone::ended(Call& call) {
   CallReport r = call.report();
-  calls_.erase(call.call_id());  // destroys `call`
+  std::string id = call.call_id();
+  if (hotline_ && hotline_->is_emergency(id)) r.emergency = true;
+  calls_.erase(id);  // destroys `call`
   if (on_call_end) on_call_end(r);
+  if (hotline_) hotline_->call_ended(id, r.answered, r.error ? r.error->code : (r.final_status ? std::to_string(r.final_status) : r.ended_by));
+}
+
+void Phone::state_changed(Call& c) {
+  if (hotline_ && c.state() == Call::State::kConfirmed) hotline_->call_answered(c.call_id());
+  if (on_call_state) on_call_state(c);
 }
 
 namespace {
@@ -226,9 +240,7 @@ Result<std::string> Phone::dial(const std::string& target, CallSettings settings
   }
   auto call = Call::dial(env_, std::move(settings), std::move(route), [this](Call& c) { ended(c); });
   std::string id = call->call_id();
-  call->on_state = [this](Call& c) {
-    if (on_call_state) on_call_state(c);
-  };
+  call->on_state = [this](Call& c) { state_changed(c); };
   calls_[id] = std::move(call);
   return id;
 }
@@ -282,7 +294,10 @@ std::vector<std::string> Phone::warnings() const {
 
 std::vector<CallReport> Phone::calls() {
   std::vector<CallReport> out;
-  for (auto& [id, c] : calls_) out.push_back(c->report());
+  for (auto& [id, c] : calls_) {
+    out.push_back(c->report());
+    if (hotline_ && hotline_->is_emergency(id)) out.back().emergency = true;
+  }
   return out;
 }
 

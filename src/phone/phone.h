@@ -18,6 +18,7 @@
 
 #include "net/dns.h"
 #include "phone/call.h"
+#include "phone/hotline.h"
 #include "phone/config.h"
 #include "ua/registration.h"
 
@@ -45,6 +46,9 @@ class Phone {
   Status hang_up(const std::string& call_id = "");  // "" = every call
   Status hold(const std::string& call_id, bool on);
   Status send_dtmf(const std::string& call_id, const std::string& digits);  // "" = the established call
+  // A button: "emergency" (the hotline, [emergency] targets).
+  Status press(const std::string& button);
+  const Hotline* hotline() const { return hotline_.get(); }
 
   std::vector<CallReport> calls();
   // Standing warnings for the status (key exports that are on, docs/diagnostics.md).
@@ -66,6 +70,7 @@ class Phone {
   bool authorized(const sip::Message& m, const net::FlowPtr& flow);
   void new_call(const sip::Message& m, const net::FlowPtr& flow, txn::ServerTransaction* st);
   void ended(Call& call);
+  void state_changed(Call& call);
   Call* owner(const sip::Message& m);
   Call* established(const std::string& call_id);  // by id, or the first confirmed call
 
@@ -75,6 +80,7 @@ class Phone {
   const Config& config_;
   std::vector<std::unique_ptr<ua::RegistrationClient>> accounts_;
   std::map<std::string, std::unique_ptr<Call>> calls_;  // by Call-ID
+  std::unique_ptr<Hotline> hotline_;
   std::string tag_ = "";  // To tag for our stateless-looking refusals (403, 481)
   static constexpr std::size_t kMaxCalls = 8;
 };

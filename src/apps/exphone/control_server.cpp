@@ -61,6 +61,12 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line)
     reply["calls"] = json::array();
     for (const auto& c : phone.calls()) reply["calls"].push_back(to_json(c));
     reply["warnings"] = phone.warnings();
+    if (const auto* h = phone.hotline()) {
+      const auto& hs = h->status();
+      reply["emergency"] = {{"active", hs.active}, {"call_id", hs.call_id}, {"attempts", hs.attempts},
+                            {"cleartext_used", hs.cleartext_used}};
+      if (hs.error) reply["emergency"]["error"] = to_json(*hs.error);
+    }
   } else if (cmd == "dial") {
     if (arg.empty()) {
       reply = error_reply(make_error("ctl-usage", "dial needs a target"));
@@ -72,13 +78,15 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line)
     reply = status(phone.answer(arg));
   } else if (cmd == "hangup") {
     reply = status(phone.hang_up(arg));
+  } else if (cmd == "press") {
+    reply = status(phone.press(arg.empty() ? "emergency" : arg));
   } else if (cmd == "dtmf") {
     // dtmf DIGITS [CALL-ID]
     reply = arg.empty() ? error_reply(make_error("ctl-usage", "dtmf needs digits")) : status(phone.send_dtmf(arg2, arg));
   } else if (cmd == "hold" || cmd == "resume") {
     reply = status(phone.hold(arg, cmd == "hold"));
   } else {
-    reply = error_reply(make_error("ctl-usage", "unknown command '" + cmd + "' (status, dial, answer, hangup, hold, resume, dtmf)"));
+    reply = error_reply(make_error("ctl-usage", "unknown command '" + cmd + "' (status, dial, answer, hangup, hold, resume, dtmf, press)"));
   }
   return reply.dump() + "\n";
 }

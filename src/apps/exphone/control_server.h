@@ -3,7 +3,7 @@
 // directory only its owner can enter: whoever may drive the phone must already be that user.
 //
 // Commands: status | dial TARGET [ACCOUNT] | answer [CALL-ID] | hangup [CALL-ID] |
-//           hold [CALL-ID] | resume [CALL-ID] | dtmf DIGITS [CALL-ID]
+//           hold [CALL-ID] | resume [CALL-ID] | dtmf DIGITS [CALL-ID] | press emergency
 // Replies:  {"ok":true,...} or {"ok":false,"error":{"code","message"}}; status replies carry
 //           "accounts" (registration per account) and "calls" (each a call report).
 #pragma once

@@ -47,6 +47,7 @@ json to_json(const phone::CallReport& r) {
   j["final_status"] = r.final_status;
   j["ended_by"] = r.ended_by;
   j["held"] = r.held;
+  j["emergency"] = r.emergency;
   j["remote_held"] = r.remote_held;
   j["remote_holds"] = r.remote_holds;
   j["time_to_ring_ms"] = r.time_to_ring_ms;
