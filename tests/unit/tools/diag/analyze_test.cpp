@@ -66,7 +66,9 @@ void media(test::PcapWriter& w, double t0, std::uint8_t src, std::uint16_t sport
     h.ssrc = ssrc;
     std::vector<std::uint8_t> pkt(12 + payload.size());
     ASSERT_TRUE(media::write_rtp(h, payload, pkt));
-    if (tx) ASSERT_TRUE(tx->protect(pkt));
+    if (tx) {
+      ASSERT_TRUE(tx->protect(pkt));
+    }
     w.add(t0 + i * 0.02, frame(src, sport, dst, dport, pkt));
   }
 }
