@@ -195,6 +195,16 @@ class Auditor {
       add("p2p-plaintext-listener", by_network(Severity::kWarning), "sip.tcp_listen",
           "the phone accepts SIP over plain TCP: peer calls are unauthenticated and readable on the wire",
           "remove tcp_listen; use tls_listen with require_client_cert = true");
+    if (c.emergency.fallback == "cleartext")
+      add("emergency-cleartext-fallback", Severity::kWarning, "emergency.fallback",
+          "an emergency call may leave TLS and go out over UDP in clear when every TLS target fails: it can then "
+          "be overheard or spoofed on the network",
+          "fallback = \"next-target\" with a peer-to-peer dispatcher reachable over TLS, unless reaching someone "
+          "in clear is the site's explicit decision");
+    if (!c.emergency.targets.empty() && c.emergency.fallback == "none" && c.emergency.targets.size() > 1)
+      add("emergency-fallback-none", Severity::kInfo, "emergency.fallback",
+          "fallback = \"none\": only the first of the emergency targets is ever called",
+          "fallback = \"next-target\" to walk the list");
     if (c.auto_answer && c.allow_peers.empty())
       add("auto-answer-no-allowlist", Severity::kError, "phone.auto_answer",
           "auto-answer without an allowlist: any caller that reaches the phone (every PBX extension, every device "

@@ -236,6 +236,13 @@ TEST_F(AuditTest, WhoMayCall) {
   expect(run(good() + "\n[sip]\ntcp_listen = \"0.0.0.0:5060\"\n"), "p2p-plaintext-listener", Severity::kError, 17);
 }
 
+TEST_F(AuditTest, EmergencyFallback) {
+  std::string em = good() + "\n[emergency]\ntargets = [\"100\", \"sips:dispatch@10.0.0.9\"]\n";  // line 17, 18
+  EXPECT_EQ(find(run(em), "emergency-cleartext-fallback"), nullptr);  // next-target: the default
+  expect(run(em + "fallback = \"cleartext\"\n"), "emergency-cleartext-fallback", Severity::kWarning, 19);
+  expect(run(em + "fallback = \"none\"\n"), "emergency-fallback-none", Severity::kInfo, 19);
+}
+
 TEST_F(AuditTest, PasswordsInAReadableFile) {
   expect(run(good(), advise::Network::kCloud, 0644), "password-file-readable", Severity::kError, 0);
   expect(run(good(), advise::Network::kCloud, 0640), "password-file-readable", Severity::kError, 0);
