@@ -237,10 +237,10 @@ TEST_F(AuditTest, WhoMayCall) {
 }
 
 TEST_F(AuditTest, EmergencyFallback) {
-  std::string em = good() + "\n[emergency]\ntargets = [\"100\", \"sips:dispatch@10.0.0.9\"]\n";  // line 17, 18
+  std::string em = good() + "\n[emergency]\ntargets = [\"100\", \"sips:dispatch@10.0.0.9\"]\n";  // lines 16, 17
   EXPECT_EQ(find(run(em), "emergency-cleartext-fallback"), nullptr);  // next-target: the default
-  expect(run(em + "fallback = \"cleartext\"\n"), "emergency-cleartext-fallback", Severity::kWarning, 19);
-  expect(run(em + "fallback = \"none\"\n"), "emergency-fallback-none", Severity::kInfo, 19);
+  expect(run(em + "fallback = \"cleartext\"\n"), "emergency-cleartext-fallback", Severity::kWarning, 18);
+  expect(run(em + "fallback = \"none\"\n"), "emergency-fallback-none", Severity::kInfo, 18);
 }
 
 TEST_F(AuditTest, PasswordsInAReadableFile) {
