@@ -208,7 +208,7 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
   const std::string sec = "phone";
   if (auto e = r.only(t, sec, {"user", "srtp", "allow_sdes_over_insecure_transport", "auto_answer", "allow_peers",
                                 "control_socket", "instance_id", "announcement", "record_dir", "codecs", "audio_device", "echo",
-                                "answer_beep"}))
+                                "answer_beep", "auto_answer_from", "auto_answer_unauthenticated"}))
     return e;
   if (auto e = r.str(t, "user", c.phone_user, sec)) return e;
   std::string srtp;
@@ -232,6 +232,16 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
   if (auto e = r.str(t, "audio_device", c.audio_device, sec)) return e;
   if (auto e = r.boolean(t, "echo", c.echo, sec)) return e;
   if (auto e = r.boolean(t, "answer_beep", c.answer_beep, sec)) return e;
+  if (auto e = r.boolean(t, "auto_answer_unauthenticated", c.auto_answer_unauthenticated, sec)) return e;
+  if (const toml::node* n = t.get("auto_answer_from")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return r.error(n, "phone.auto_answer_from must be an array of caller users or user@host");
+    for (const auto& item : *arr) {
+      auto v = item.value<std::string>();
+      if (!v || v->empty()) return r.error(&item, "phone.auto_answer_from entries must be non-empty strings");
+      c.auto_answer_from.push_back(*v);
+    }
+  }
   if (const toml::node* n = t.get("codecs")) {
     const toml::array* arr = n->as_array();
     if (!arr || arr->empty()) return r.error(n, "phone.codecs must be a non-empty array of codec names");

@@ -28,7 +28,12 @@ struct Config {
   // [phone]
   std::string phone_user = "exphone";    // user part of our address on peer-to-peer calls
   ua::MediaPolicy media;                 // srtp policy, allow_sdes_over_insecure_transport
-  bool auto_answer = false;              // intercom mode: answer calls at once
+  bool auto_answer = false;              // intercom mode: answer calls at once (see below)
+  // Who is auto-answered: the caller must be allowlisted (address in allow_peers, or From user /
+  // user@host in auto_answer_from) AND have arrived authenticated (the registrar's TLS flow, or a
+  // verified mTLS client) — a forged INVITE cannot open the microphone. Everyone else rings.
+  std::vector<std::string> auto_answer_from;
+  bool auto_answer_unauthenticated = false;  // lab only: skip the "authenticated" half
   std::vector<std::string> allow_peers;  // addresses allowed to call (besides verified mTLS peers)
   // RFC 5626 outbound: [sip] outbound, and the device's instance id ([phone] instance_id, else
   // derived from the machine id by load_config); every account's REGISTER carries it.

@@ -161,7 +161,28 @@ void Phone::new_call(const Message& m, const net::FlowPtr& flow, txn::ServerTran
   raw->on_state = [this](Call& c) { state_changed(c); };
   if (on_call_state) on_call_state(*raw);
   calls_[call_id] = std::move(call);
-  if (config_.auto_answer && raw->state() == Call::State::kRinging) (void)raw->answer();
+  if (config_.auto_answer && raw->state() == Call::State::kRinging) {
+    std::string why = auto_answer_refusal(m, flow);
+    if (why.empty()) (void)raw->answer();
+    else std::cerr << "call " << call_id << " rings instead of auto-answering: " << why << "\n";
+  }
+}
+
+// Intercom auto-answer (issue "Intercom and emergency duties"): allowlisted AND authenticated.
+std::string Phone::auto_answer_refusal(const Message& m, const net::FlowPtr& flow) const {
+  // over TLS with a verified peer: the registrar's flow (its server certificate) or a client
+  // whose certificate verified against ca_files (mutual TLS on our listener)
+  bool authenticated = flow->tls_info() && flow->tls_info()->verified;
+  if (!authenticated && !config_.auto_answer_unauthenticated)
+    return "the INVITE did not arrive over TLS from a verified peer (the registrar, or an mTLS client)";
+  std::string address = flow->remote().address.to_string();
+  if (std::find(config_.allow_peers.begin(), config_.allow_peers.end(), address) != config_.allow_peers.end()) return "";
+  if (auto from = m.from()) {
+    std::string user(from->uri.user), host(from->uri.host);
+    for (const auto& who : config_.auto_answer_from)
+      if (who == user || who == user + "@" + host) return "";
+  }
+  return "the caller is not in [phone] allow_peers or auto_answer_from";
 }
 
 void Phone::ended(Call& call) {

@@ -68,6 +68,7 @@ class Phone {
  private:
   bool from_registrar(const net::FlowPtr& flow) const;
   bool authorized(const sip::Message& m, const net::FlowPtr& flow);
+  std::string auto_answer_refusal(const sip::Message& m, const net::FlowPtr& flow) const;  // "" = answer
   void new_call(const sip::Message& m, const net::FlowPtr& flow, txn::ServerTransaction* st);
   void ended(Call& call);
   void state_changed(Call& call);

@@ -62,7 +62,7 @@ def main():
         tls_port = free_port()
         callee_tls = (f'[sip]\ntls_listen = "127.0.0.1:{tls_port}"\n[tls]\nca_files = ["{ca}"]\n'
                       f'client_cert = "{pki}/server.crt"\nclient_key = "{pki}/server.key"\nrequire_client_cert = true\n'
-                      '[phone]\nsrtp = "mandatory"\nauto_answer = true\n')
+                      '[phone]\nsrtp = "mandatory"\nauto_answer = true\nauto_answer_from = ["1001"]\n')
         caller_tls = (f'[tls]\nca_files = ["{ca}"]\nclient_cert = "{pki}/client1001.crt"\n'
                       f'client_key = "{pki}/client1001.key"\n[phone]\nsrtp = "mandatory"\nuser = "1001"\n')
         with Callee(tmp, "callee-tls", callee_tls) as callee:
@@ -125,6 +125,7 @@ def main():
 
         tcp_port = free_port()
         callee_tcp = (f'[sip]\ntcp_listen = "127.0.0.1:{tcp_port}"\n[phone]\nsrtp = "mandatory"\nauto_answer = true\n'
+                      'auto_answer_unauthenticated = true\n'
                       'allow_peers = ["127.0.0.2"]\n')
         with Callee(tmp, "callee-tcp", callee_tcp):
             wait_port(tcp_port)
@@ -137,6 +138,7 @@ def main():
 
         tcp_port = free_port()
         callee_tcp = (f'[sip]\ntcp_listen = "127.0.0.1:{tcp_port}"\n[phone]\nsrtp = "mandatory"\nauto_answer = true\n'
+                      'auto_answer_unauthenticated = true\n'
                       'allow_peers = ["127.0.0.1"]\n')
         with Callee(tmp, "callee-tcp2", callee_tcp) as c2:
             wait_port(tcp_port)

@@ -31,7 +31,7 @@ def main():
         ctl = os.path.join(tmp, "callee.sock")
         callee_cfg = os.path.join(tmp, "callee.toml")
         with open(callee_cfg, "w") as f:
-            f.write(f'[sip]\nudp_bind = "127.0.0.1"\nudp_port = {port}\n[phone]\n{LAB}auto_answer = true\n'
+            f.write(f'[sip]\nudp_bind = "127.0.0.1"\nudp_port = {port}\n[phone]\n{LAB}auto_answer = true\nauto_answer_unauthenticated = true\n'
                     f'allow_peers = ["127.0.0.1"]\ncontrol_socket = "{ctl}"\n')
         caller_cfg = os.path.join(tmp, "caller.toml")
         with open(caller_cfg, "w") as f:

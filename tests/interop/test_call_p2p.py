@@ -109,7 +109,8 @@ def sipp(tmp, scenario, port, source="127.0.0.1", sets=(), call_id=None):
 
 def callee_conf(port, srtp="off", auto=True, extra=""):
     return (f'[sip]\nudp_bind = "127.0.0.1"\nudp_port = {port}\n[phone]\nuser = "phone"\nsrtp = "{srtp}"\n'
-            f'auto_answer = {"true" if auto else "false"}\nallow_peers = ["127.0.0.1"]\n{extra}')
+            f'auto_answer = {"true" if auto else "false"}\nallow_peers = ["127.0.0.1"]\n'
+            f'auto_answer_unauthenticated = true\n{extra}')  # lab: UDP callers are not authenticated
 
 
 CALLER = '[sip]\nudp_bind = "127.0.0.1"\n[phone]\nsrtp = "{srtp}"\nallow_peers = ["127.0.0.1"]\n'

@@ -134,7 +134,7 @@ class Daemon:
     def __init__(self, tmp, name, body, send_tone="1000", expect_tone="440"):
         self.path = os.path.join(tmp, name + ".toml")
         self.ctl = os.path.join(tmp, name + ".sock")
-        body = body.replace("[phone]\n", f'[phone]\nauto_answer = true\ncontrol_socket = "{self.ctl}"\n', 1)
+        body = body.replace("[phone]\n", f'[phone]\nauto_answer = true\nauto_answer_from = ["1002"]\ncontrol_socket = "{self.ctl}"\n', 1)
         with open(self.path, "w") as f:
             f.write(body)
         self.args = [EXPHONE, "run", "--config", self.path, "--send-tone", send_tone, "--expect-tone", expect_tone]

@@ -89,7 +89,7 @@ def the_call(d, call_id):
 
 def udp_conf(port, srtp, extra=""):
     return (f'[sip]\nudp_bind = "127.0.0.1"\nudp_port = {port}\n[phone]\nuser = "phone"\nsrtp = "{srtp}"\n'
-            f'auto_answer = true\nallow_peers = ["127.0.0.1"]\n{extra}')
+            f'auto_answer = true\nallow_peers = ["127.0.0.1"]\nauto_answer_unauthenticated = true\n{extra}')
 
 
 def caller_conf(srtp, extra=""):
@@ -166,7 +166,7 @@ def main():
         tls_port = free_port()
         callee_tls = (f'[sip]\ntls_listen = "127.0.0.1:{tls_port}"\n[tls]\nca_files = ["{ca}"]\n'
                       f'client_cert = "{pki}/server.crt"\nclient_key = "{pki}/server.key"\nrequire_client_cert = true\n'
-                      '[phone]\nsrtp = "mandatory"\nauto_answer = true\n')
+                      '[phone]\nsrtp = "mandatory"\nauto_answer = true\nauto_answer_from = ["1001"]\n')
         caller_tls = (f'[tls]\nca_files = ["{ca}"]\nclient_cert = "{pki}/client1001.crt"\n'
                       f'client_key = "{pki}/client1001.key"\n[phone]\nsrtp = "mandatory"\nuser = "1001"\n')
         keys_c = os.path.join(tmp, "keys-c.log")

@@ -61,6 +61,7 @@ class Daemon:
 
 def peer(port):
     return (f'[sip]\nudp_bind = "127.0.0.1"\nudp_port = {port}\n[phone]\nsrtp = "off"\nauto_answer = true\n'
+            'auto_answer_unauthenticated = true\n'
             'allow_peers = ["127.0.0.1"]\n')
 
 

@@ -47,7 +47,7 @@ def scenario(tmp, sips_only):
                               "--keep", "--json"], capture_output=True, text=True, timeout=60)
         assert reg.returncode == 0, reg.stdout + reg.stderr
         ctl = f"{d}/callee.sock"
-        callee_cfg = account(kam, "1002", "tls").replace("[phone]\n", f'[phone]\nauto_answer = true\ncontrol_socket = "{ctl}"\n')
+        callee_cfg = account(kam, "1002", "tls").replace("[phone]\n", f'[phone]\nauto_answer = true\nauto_answer_from = ["1001"]\ncontrol_socket = "{ctl}"\n')
         callee = subprocess.Popen([EXPHONE, "run", "--config", write(f"{d}/callee.toml", callee_cfg),
                                    "--send-tone", "440", "--expect-tone", "1000"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -73,6 +73,7 @@ int run_demo(const DemoOptions& o) {
   // The callee: its own event loop on its own thread, nothing shared with the caller.
   phone::Config callee_cfg = phone_config(dir, "callee");
   callee_cfg.auto_answer = true;
+  callee_cfg.auto_answer_from = {"caller"};  // and it arrives over mutual TLS: authenticated
   SignalingStack callee;
   if (Status s = callee.init(callee_cfg); !s) return report_error(s.error());
   auto ep = callee.transport->listen_tls("127.0.0.1", 0, /*require_client_cert=*/true);

@@ -205,7 +205,12 @@ class Auditor {
       add("emergency-fallback-none", Severity::kInfo, "emergency.fallback",
           "fallback = \"none\": only the first of the emergency targets is ever called",
           "fallback = \"next-target\" to walk the list");
-    if (c.auto_answer && c.allow_peers.empty())
+    if (c.auto_answer && c.auto_answer_unauthenticated)
+      add("auto-answer-unauthenticated", Severity::kError, "phone.auto_answer_unauthenticated",
+          "auto-answer takes callers that did not arrive over verified TLS: anyone who can send a UDP packet from an "
+          "allowed address opens the microphone",
+          "remove auto_answer_unauthenticated (lab only); call the intercom over TLS with a device certificate");
+    if (c.auto_answer && c.allow_peers.empty() && c.auto_answer_from.empty())
       add("auto-answer-no-allowlist", Severity::kError, "phone.auto_answer",
           "auto-answer without an allowlist: any caller that reaches the phone (every PBX extension, every device "
           "certificate) opens its microphone at once",

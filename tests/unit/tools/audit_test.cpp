@@ -230,6 +230,9 @@ TEST_F(AuditTest, WhoMayCall) {
   EXPECT_EQ(find(run(good() + "allow_peers = [\"10.0.0.7\"]\n"), "p2p-any-address"), nullptr);
   expect(run(good() + "auto_answer = true\n"), "auto-answer-no-allowlist", Severity::kError, 15);
   EXPECT_EQ(find(run(good() + "auto_answer = true\nallow_peers = [\"10.0.0.7\"]\n"), "auto-answer-no-allowlist"), nullptr);
+  EXPECT_EQ(find(run(good() + "auto_answer = true\nauto_answer_from = [\"dispatch\"]\n"), "auto-answer-no-allowlist"), nullptr);
+  expect(run(good() + "auto_answer = true\nauto_answer_from = [\"dispatch\"]\nauto_answer_unauthenticated = true\n"),
+         "auto-answer-unauthenticated", Severity::kError, 17);
   std::string listen = replace(good(), "verify_server = true", "verify_server = true\nuse_system_store = true") +
                        "\n[sip]\ntls_listen = \"0.0.0.0:5061\"\n";
   expect(run(listen), "p2p-any-certificate", Severity::kError, 12);
