@@ -192,6 +192,23 @@ def main():
             assert len(rep_c) == 1 and rep_c[0]["ended_by"] == "cancel" and rep_c[0]["final_status"] == 487, rep_c
         r.check("CANCEL while ringing: 487 to the INVITE, both sides report a cancelled call", cancel)
 
+        # ---- auto-answer needs an authenticated arrival: an allowlisted address over UDP only rings
+        port = free_port()
+        plain = callee_conf(port).replace("auto_answer_unauthenticated = true\n", "")
+        with Phone(tmp, "noauto-callee", plain) as callee:
+            rc, rep, err = run_call(caller_cmd(tmp, "noauto-caller", CALLER.format(srtp="off"),
+                                               f"sip:phone@127.0.0.1:{port}", "--ring-timeout", "1.5"))
+            time.sleep(0.3)
+        rep_c = callee.reports()
+
+        def no_auto_answer_unauthenticated():
+            assert not rep.get("answered") and rep.get("ended_by") == "cancel", (rep, err)
+            assert len(rep_c) == 1 and not rep_c[0]["answered"], rep_c
+            assert rep_c[0]["media"]["packets_sent"] == 0, "the microphone was opened"
+            assert "rings instead of auto-answering" in callee.err, callee.err
+        r.check("auto-answer phone, allowlisted caller over UDP (not authenticated): it rings, no RTP is sent",
+                no_auto_answer_unauthenticated)
+
         # ---- answer and hang up through exphone ctl
         port = free_port()
         with Phone(tmp, "ctl-callee", callee_conf(port, auto=False)) as callee:
