@@ -214,7 +214,8 @@ int run_list(const PkiOptions& o) {
     std::cout << entries->size() << " certificates; " << expiring << " expire within " << o.warn_days << " days, " << expired
               << " expired\n";
   }
-  return kExitOk;
+  // expired certificates are a failure a monitoring job must see; expiring soon is a warning
+  return expired > 0 ? kExitFailure : kExitOk;
 }
 
 }  // namespace

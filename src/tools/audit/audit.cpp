@@ -218,6 +218,11 @@ class Auditor {
 
     // Secrets in a file others can read
     bool secrets = !tls.client_key_passphrase.empty();
+    for (std::size_t i = 0; i < c.accounts.size(); ++i)
+      if (c.accounts[i].password == "CHANGE-ME")
+        add("password-placeholder", Severity::kWarning, "account[" + std::to_string(i) + "].password",
+            "the password is still the placeholder `exphone advise` wrote: the phone will fail to register",
+            "set the extension's SIP password");
     for (const auto& a : c.accounts) secrets = secrets || !a.password.empty();
     if (secrets && file_mode && (*file_mode & 077))
       add("password-file-readable", Severity::kError, "",

@@ -239,6 +239,12 @@ TEST_F(AuditTest, WhoMayCall) {
   expect(run(good() + "\n[sip]\ntcp_listen = \"0.0.0.0:5060\"\n"), "p2p-plaintext-listener", Severity::kError, 17);
 }
 
+TEST_F(AuditTest, PasswordPlaceholderFromAdvise) {
+  expect(run(replace(good(), "password = \"secret\"", "password = \"CHANGE-ME\"")), "password-placeholder",
+         Severity::kWarning, 3);
+  EXPECT_EQ(find(run(good()), "password-placeholder"), nullptr);
+}
+
 TEST_F(AuditTest, EmergencyFallback) {
   std::string em = good() + "\n[emergency]\ntargets = [\"100\", \"sips:dispatch@10.0.0.9\"]\n";  // lines 16, 17
   EXPECT_EQ(find(run(em), "emergency-cleartext-fallback"), nullptr);  // next-target: the default
