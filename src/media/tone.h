@@ -24,4 +24,20 @@ class ToneGenerator {
 // that drops or inserts a frame shifts the tone's phase, which would cancel a long sum.
 double tone_energy_ratio(std::span<const std::int16_t> pcm, double frequency_hz, std::uint32_t sample_rate);
 
+// The same ratio kept up to date over a growing recording: each update() reads only the complete
+// blocks added since the last one, so a status poll during a long call costs O(new audio).
+class ToneMeter {
+ public:
+  ToneMeter(double frequency_hz, std::uint32_t sample_rate);
+  double update(std::span<const std::int16_t> recording);  // the recording so far
+  std::uint32_t sample_rate() const { return rate_; }
+
+ private:
+  double coeff_;
+  std::uint32_t rate_;
+  std::size_t block_;
+  std::size_t consumed_ = 0;
+  double tone_ = 0, total_ = 0;
+};
+
 }  // namespace exphone::media

@@ -290,9 +290,7 @@ void Call::connected(net::FlowPtr flow) {
   report_.transport = std::string(net::to_string(flow_->protocol()));
   if (flow_->tls_info()) report_.tls = *flow_->tls_info();
   if (Status s = open_media(flow_->local().address.to_string()); !s) return finish("error", s.error());
-  // SDES keys only travel over TLS (the first hop; sips: asks every later hop to keep it so)
-  bool secure_signaling = flow_->protocol() == net::Protocol::kTls;
-  auto offer = ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure_signaling, session_id());
+  auto offer = new_offer();
   if (!offer) return finish("error", offer.error());
   offer_ = std::move(*offer);
   send_invite({});
@@ -345,7 +343,7 @@ void Call::on_invite_response(const Message& r) {
       auto d = ua::Dialog::from_uac(*invite_, r);
       if (d) {
         dialog_ = std::move(*d);
-        send_ack(r, invite_cseq_);
+        send_ack(invite_cseq_);
         send_bye();
       }
     }
@@ -375,7 +373,7 @@ void Call::on_invite_response(const Message& r) {
     if (!d) return finish("error", d.error());
     dialog_ = std::move(*d);
   }
-  send_ack(r, invite_cseq_);
+  send_ack(invite_cseq_);
   if (state_ == State::kConfirmed || state_ == State::kTerminating) return;
   set_state(State::kConfirmed);
   report_.final_status = code;
@@ -399,8 +397,18 @@ void Call::on_invite_response(const Message& r) {
   }
 }
 
-void Call::send_ack(const Message& ok, std::uint32_t cseq) {
-  (void)ok;
+Result<ua::PendingOffer> Call::new_offer() const {
+  // SDES keys only travel over TLS (the first hop; sips: asks every later hop to keep it so)
+  return ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()},
+                        flow_->protocol() == net::Protocol::kTls, session_id());
+}
+
+Result<ua::AnswerResult> Call::new_answer(const sdp::Session& offer, int* status) const {
+  return ua::answer_offer(settings_.media, offer, ua::LocalMedia{local_ip_, rtp_->local_port()},
+                          flow_->protocol() == net::Protocol::kTls, session_id(), status);
+}
+
+void Call::send_ack(std::uint32_t cseq) {
   auto ack = dialog_->make_request("ACK", via(), cseq);
   if (ack) (void)flow_->send(sip::serialize(*ack));
 }
@@ -501,10 +509,9 @@ Status Call::answer() {
   cancel_timer(ring_timer_);
   const sdp::Session* our_offer = nullptr;
   std::optional<sdp::Session> answer_sdp;
-  bool secure = flow_->protocol() == net::Protocol::kTls;
   if (invite_->body().empty()) {
     // section 13.2.1 late offer: we offer in the 2xx, the answer comes in the ACK
-    auto offer = ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id());
+    auto offer = new_offer();
     if (!offer) {
       (void)reject(488, "Not Acceptable Here");
       return offer.error();
@@ -518,7 +525,7 @@ Status Call::answer() {
       return offer.error();
     }
     int status = 488;
-    auto a = ua::answer_offer(settings_.media, *offer, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id(), &status);
+    auto a = new_answer(*offer, &status);
     if (!a) {
       std::cerr << "refused INVITE: " << a.error().code << ": " << a.error().message << "\n";
       report_.error = a.error();
@@ -648,8 +655,7 @@ Status Call::send_dtmf(const std::string& digits) {
 }
 
 Status Call::send_reinvite() {
-  bool secure = flow_->protocol() == net::Protocol::kTls;
-  auto offer = ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id());
+  auto offer = new_offer();
   if (!offer) return offer.error();
   set_direction(offer->sdp, want_hold_ ? sdp::Direction::kSendOnly : sdp::Direction::kSendRecv);
   offer_ = std::move(*offer);
@@ -689,8 +695,7 @@ void Call::on_reinvite_response(const Message& r) {
   int code = r.status();
   if (code < 200) return;
   if (code < 300) {
-    auto ack = dialog_->make_request("ACK", via(), reinvite_cseq_);
-    if (ack) (void)flow_->send(sip::serialize(*ack));
+    send_ack(reinvite_cseq_);
     if (!reinvite_out_) return;  // a retransmitted 2xx: ACKed again, nothing else
     reinvite_out_ = false;
     dialog_->receive_refresh_response(r);
@@ -745,11 +750,10 @@ void Call::on_reinvite(const Message& m, txn::ServerTransaction* st) {
     (void)st->respond(r);
     return;
   }
-  bool secure = flow_->protocol() == net::Protocol::kTls;
   if (m.body().empty()) {
     // an offer-less re-INVITE (session refresh, transfer by a PBX): RFC 3261 14.2 — we offer
     // our current session in the 2xx and the answer comes in the ACK
-    auto o = ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id());
+    auto o = new_offer();
     if (!o) {
       (void)st->respond(txn::make_response(m, 488, "Not Acceptable Here"));
       return;
@@ -767,7 +771,7 @@ void Call::on_reinvite(const Message& m, txn::ServerTransaction* st) {
     return;
   }
   int status = 488;
-  auto a = ua::answer_offer(settings_.media, *offer, ua::LocalMedia{local_ip_, rtp_->local_port()}, secure, session_id(), &status);
+  auto a = new_answer(*offer, &status);
   if (!a) {
     // section 14.2: a refused re-INVITE leaves the session as it was
     auto r = txn::make_response(m, status, "Not Acceptable Here");
@@ -846,7 +850,9 @@ const CallReport& Call::report() {
   report_.state = std::string(state_name(state_));
   if (rtp_) {
     report_.stats = rtp_->stats();
-    report_.heard_tone_ratio = media::tone_energy_ratio(rtp_->recording(), settings_.expect_tone_hz, rtp_->recording_rate());
+    if (!tone_meter_ || tone_meter_->sample_rate() != rtp_->recording_rate())
+      tone_meter_.emplace(settings_.expect_tone_hz, rtp_->recording_rate());  // new codec rate: start over
+    report_.heard_tone_ratio = tone_meter_->update(rtp_->recording());
     report_.dtmf_received = rtp_->received_digits();
   }
   return report_;

@@ -25,6 +25,7 @@
 #include "core/result.h"
 #include "media/rtp_stream.h"
 #include "media/sound_device.h"
+#include "media/tone.h"
 #include "net/transport_layer.h"
 #include "txn/transaction_layer.h"
 #include "ua/dialog.h"
@@ -139,7 +140,10 @@ class Call {
   void send_invite(std::vector<ua::DigestSession::Header> auth);
   void on_invite_response(const sip::Message& r);
   void send_cancel();
-  void send_ack(const sip::Message& ok, std::uint32_t cseq);
+  void send_ack(std::uint32_t cseq);  // for a 2xx to our INVITE / re-INVITE (section 13.2.2.4)
+  // Our offer / answer for this call's stream; SDES only when the SDP travels over TLS.
+  Result<ua::PendingOffer> new_offer() const;
+  Result<ua::AnswerResult> new_answer(const sdp::Session& offer, int* status) const;
   void send_bye();
   Status send_reinvite();
   void on_reinvite_response(const sip::Message& r);
@@ -169,6 +173,7 @@ class Call {
   net::FlowPtr flow_;
   std::optional<ua::DigestSession> digest_;
   std::unique_ptr<media::RtpStream> rtp_;
+  std::optional<media::ToneMeter> tone_meter_;  // heard_tone_ratio, updated incrementally
   std::unique_ptr<media::SoundDevice> speaker_, microphone_;
   std::shared_ptr<std::deque<std::int16_t>> echo_;
   std::string local_ip_;

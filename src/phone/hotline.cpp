@@ -40,12 +40,10 @@ void Hotline::poll_input() {
 std::string Hotline::cleartext_variant(const std::string& target) const {
   auto uri = sip::parse_uri(target);
   if (!uri || uri->scheme != sip::Scheme::kSips) return "";
-  // sips:user@host[:port][;params] -> sip:user@host[:port];transport=udp (same host; the
-  // port of a TLS listener is usually not the UDP one, so only an explicit port is kept)
-  std::string out = "sip:" + (uri->user.empty() ? "" : std::string(uri->user) + "@") + std::string(uri->host);
-  if (uri->host.find(':') != std::string_view::npos && uri->host.front() != '[') out = "sip:" + std::string(uri->user) + "@[" + std::string(uri->host) + "]";
-  if (uri->has_port) out += ":" + std::to_string(uri->port);
-  return out + ";transport=udp";
+  // sips:user@host[:port][;params] -> sip:user@host[:port];transport=udp (RFC 3261 19.1: same
+  // user, host and port; the URI parameters belonged to the TLS hop)
+  std::string_view rest = std::string_view(target).substr(5);  // after "sips:"
+  return "sip:" + std::string(rest.substr(0, rest.find(';'))) + ";transport=udp";
 }
 
 Status Hotline::press() {

@@ -35,11 +35,7 @@ nlohmann::ordered_json status_json(const ua::RegistrationClient& c, const Error&
   j["outbound"] = s.outbound;  // the registrar applied RFC 5626 outbound (Require: outbound)
   if (c.settings().outbound) j["instance_id"] = c.settings().outbound->instance_id;
   if (s.last_status) j["last_status"] = s.last_status;
-  if (s.tls) {
-    j["tls"] = {{"version", s.tls->version},       {"cipher", s.tls->cipher},
-                {"verified", s.tls->verified},     {"peer_subject", s.tls->peer_subject},
-                {"peer_names", s.tls->peer_names}, {"resumed", s.tls->resumed}};
-  }
+  if (s.tls) j["tls"] = to_json(*s.tls);
   if (s.error && s.registrations == 0) j["error"] = to_json(*s.error);
   if (pending) j["error"] = to_json(unfinished);
   return j;

@@ -41,7 +41,7 @@ json account_json(const ua::RegistrationClient& c) {
          {"transport", s.transport},
          {"registrar", s.registrar},
          {"expires", s.expires}};
-  if (s.tls) j["tls"] = {{"version", s.tls->version}, {"verified", s.tls->verified}, {"peer_subject", s.tls->peer_subject}};
+  if (s.tls) j["tls"] = to_json(*s.tls);
   if (s.error && !s.registered) j["error"] = to_json(*s.error);
   return j;
 }

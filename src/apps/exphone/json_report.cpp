@@ -37,6 +37,11 @@ json to_json(const Error& e) {
   return j;
 }
 
+json to_json(const net::tls::TlsPeerInfo& t) {
+  return {{"version", t.version},           {"cipher", t.cipher},         {"verified", t.verified},
+          {"peer_subject", t.peer_subject}, {"peer_names", t.peer_names}, {"resumed", t.resumed}};
+}
+
 json to_json(const phone::CallReport& r) {
   json j;
   j["call_id"] = r.call_id;
@@ -53,10 +58,7 @@ json to_json(const phone::CallReport& r) {
   j["time_to_ring_ms"] = r.time_to_ring_ms;
   j["time_to_answer_ms"] = r.time_to_answer_ms;
   j["signaling"]["transport"] = r.transport;
-  if (r.tls)
-    j["signaling"]["tls"] = {{"version", r.tls->version},   {"cipher", r.tls->cipher},
-                             {"verified", r.tls->verified}, {"peer_subject", r.tls->peer_subject},
-                             {"peer_names", r.tls->peer_names}};
+  if (r.tls) j["signaling"]["tls"] = to_json(*r.tls);
   j["media"] = {{"codec", r.codec},
                 {"srtp", r.srtp},
                 {"key_exchange", r.key_exchange},

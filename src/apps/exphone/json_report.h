@@ -15,5 +15,6 @@ nlohmann::ordered_json to_json(const sip::Message& m, const sip::Verdict& verdic
 nlohmann::ordered_json to_json(const sdp::Session& s);
 nlohmann::ordered_json to_json(const Error& e);
 nlohmann::ordered_json to_json(const phone::CallReport& r);  // the call report of DESIGN.md
+nlohmann::ordered_json to_json(const net::tls::TlsPeerInfo& t);  // "tls" of every report
 
 }  // namespace exphone::cli

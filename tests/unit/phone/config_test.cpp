@@ -75,3 +75,36 @@ TEST(Config, ErrorsNameTheLine) {
   EXPECT_NE(err("account = 5\n").find("[[account]]"), std::string::npos);
   EXPECT_NE(err("this is not toml").find("phone.toml:1"), std::string::npos);
 }
+
+// The keys the calls, the hotline and the diagnostics added: bad values name the line, good
+// ones land where the phone reads them.
+TEST(Config, CallEmergencyAndDiagnosticsKeys) {
+  EXPECT_EQ(err("[phone]\ncodecs = [\"G729\"]\n"), "phone.toml:2: phone.codecs: unknown codec 'G729' (G722, PCMU, PCMA, opus)");
+  EXPECT_NE(err("[phone]\ncodecs = []\n").find("non-empty"), std::string::npos);
+  EXPECT_NE(err("[phone]\ncodecs = [\"telephone-event\"]\n").find("unknown codec"), std::string::npos);
+  EXPECT_NE(err("[phone]\nauto_answer_from = [\"\"]\n").find("phone.toml:2"), std::string::npos);
+  EXPECT_NE(err("[emergency]\nfallback = \"udp\"\n").find("phone.toml:2: emergency.fallback must be"), std::string::npos);
+  EXPECT_NE(err("[emergency]\nring_timeout_s = 0\n").find("phone.toml:2"), std::string::npos);
+  EXPECT_NE(err("[emergency]\ntargets = \"100\"\n").find("emergency.targets must be an array"), std::string::npos);
+  EXPECT_NE(err("[diagnostics]\nsrtp_keys = \"x\"\n").find("unknown key 'srtp_keys'"), std::string::npos);
+  EXPECT_NE(err("[tls]\nkeylog_file = \"/a\"\n[diagnostics]\ntls_keylog_file = \"/b\"\n").find("different files"),
+            std::string::npos);
+
+  auto c = parse_config(
+      "[phone]\ncodecs = [\"opus\", \"PCMA\"]\nauto_answer_from = [\"dispatch\"]\nrecord_dir = \"rec\"\n"
+      "[emergency]\ntargets = [\"100\", \"sips:d@10.0.0.9\"]\nfallback = \"none\"\nring_timeout_s = 7\n"
+      "[diagnostics]\nsrtp_keylog_file = \"keys.log\"\ntls_keylog_file = \"tls.log\"\n",
+      "/etc/exphone", "phone.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->media.codecs.size(), 3u);  // the two named, then telephone-event
+  EXPECT_EQ(c->media.codecs[0].name, "opus");
+  EXPECT_EQ(c->media.codecs[1].name, "PCMA");
+  EXPECT_EQ(c->media.codecs[2].name, "telephone-event");
+  EXPECT_EQ(c->auto_answer_from, std::vector<std::string>{"dispatch"});
+  EXPECT_EQ(c->record_dir, "/etc/exphone/rec");
+  EXPECT_EQ(c->emergency.targets.size(), 2u);
+  EXPECT_EQ(c->emergency.fallback, "none");
+  EXPECT_EQ(c->emergency.ring_timeout, std::chrono::milliseconds(7000));
+  EXPECT_EQ(c->srtp_keylog_file, "/etc/exphone/keys.log");
+  EXPECT_EQ(c->transport.tls.keylog_file, "/etc/exphone/tls.log");
+}
