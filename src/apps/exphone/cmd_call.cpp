@@ -135,7 +135,7 @@ void add_call_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--hold-at", o->hold_at_s, "put the call on hold (re-INVITE a=sendonly) after this many seconds");
   cmd->add_option("--hold-for", o->hold_for_s, "resume (re-INVITE a=sendrecv) after this many seconds on hold")->capture_default_str();
   cmd->add_option("--config", o->config, "device configuration (TOML)")->required();
-  cmd->add_option("target", o->target, "sip:/sips: URI of the peer, e.g. sips:phone@192.0.2.5:5061")->required();
+  cmd->add_option("target", o->target, "sip:/sips: URI of the peer (e.g. sips:phone@192.0.2.5:5061), or a number/URI for the PBX")->required();
   cmd->add_option("--duration", o->duration_s, "seconds of talk")->capture_default_str();
   cmd->add_option("--play", o->play, "send this WAV (16-bit mono, 8 or 16 kHz, looped) instead of the test tone");
   cmd->add_option("--record", o->record, "write the received audio to this WAV when the call ends");

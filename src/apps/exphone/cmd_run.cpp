@@ -77,8 +77,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
       "run",
       "The phone daemon: registers the accounts of the config and keeps them registered, accepts SIP over UDP "
       "and over TCP/TLS when [sip] tcp_listen / tls_listen is set. Calls are taken only from the registrar, "
-      "verified mTLS peers or [phone] allow_peers (else 403); they ring until `exphone ctl answer`, or are "
-      "answered at once with [phone] auto_answer, with a 440 Hz test tone. Prints a call-report line per call; "
+      "verified mTLS peers or [phone] allow_peers (else 403); they ring until `exphone ctl answer`, or, with [phone] auto_answer, are "
+      "answered at once when the caller is allowlisted and arrived over TLS from a verified peer; the phone sends a 440 Hz test tone "
+      "(or [phone] announcement, echo, or the audio_device microphone). Prints a call-report line per call; "
       "serves `exphone ctl` on its control socket. SIGTERM or SIGINT hangs up, unregisters and exits 0.");
   cmd->add_option("--config", o->config, "device configuration (TOML)")->required();
   cmd->add_option("--send-tone", o->send_tone_hz, "test tone this phone sends in its calls (Hz)")->capture_default_str();
