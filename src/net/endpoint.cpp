@@ -9,6 +9,8 @@ std::string_view to_string(Protocol p) {
     case Protocol::kUdp: return "udp";
     case Protocol::kTcp: return "tcp";
     case Protocol::kTls: return "tls";
+    case Protocol::kWs: return "ws";
+    case Protocol::kWss: return "wss";
   }
   return "udp";
 }
@@ -18,6 +20,8 @@ std::string_view via_token(Protocol p) {
     case Protocol::kUdp: return "UDP";
     case Protocol::kTcp: return "TCP";
     case Protocol::kTls: return "TLS";
+    case Protocol::kWs: return "WS";  // RFC 7118 section 5.2
+    case Protocol::kWss: return "WSS";
   }
   return "UDP";
 }
@@ -26,6 +30,8 @@ std::optional<Protocol> parse_protocol(std::string_view s) {
   if (text::iequals(s, "udp")) return Protocol::kUdp;
   if (text::iequals(s, "tcp")) return Protocol::kTcp;
   if (text::iequals(s, "tls")) return Protocol::kTls;
+  if (text::iequals(s, "ws")) return Protocol::kWs;  // RFC 7118 section 5.2: transport=ws|wss
+  if (text::iequals(s, "wss")) return Protocol::kWss;
   return std::nullopt;
 }
 

@@ -25,6 +25,8 @@ std::string srv_name(Protocol p, const std::string& host) {
     case Protocol::kTls: return "_sips._tcp." + host;
     case Protocol::kTcp: return "_sip._tcp." + host;
     case Protocol::kUdp: return "_sip._udp." + host;
+    case Protocol::kWs:
+    case Protocol::kWss: break;  // RFC 7118 defines no SRV names: by address only
   }
   return host;
 }
@@ -105,7 +107,7 @@ struct Job : std::enable_shared_from_this<Job> {
       self->resolve_host(self->uri.host, dp, self->uri.port.value_or(default_port(dp)),
                          [self](std::optional<Error> e) { self->finish(e); });
     };
-    if (uri.port) return by_address();
+    if (uri.port || (uri.transport && is_websocket(*uri.transport))) return by_address();
     if (uri.transport) return try_srv({*uri.transport}, 0, by_address);
     // No transport, no port: NAPTR first (section 4.1)
     dns.naptr(uri.host, [self, by_address](Result<std::vector<NaptrRecord>> r) {

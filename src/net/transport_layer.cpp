@@ -4,6 +4,8 @@
 
 #include "net/stream_connection.h"
 #include "net/udp_socket.h"
+#include "net/websocket_connection.h"
+#include "net/websocket_sip.h"
 
 namespace exphone::net {
 
@@ -71,13 +73,25 @@ void TransportLayer::connect(const Target& target, std::function<void(Result<Flo
     // still connecting: a second connect for the same target waits for a fresh one; keep it simple
     it->second->close();
   }
-  if (target.protocol == Protocol::kTls && !tls_ctx_) {
+  if (uses_tls(target.protocol) && !tls_ctx_) {
     auto ctx = tls::make_client_context(config_.tls);
     if (!ctx) {
       done(ctx.error());
       return;
     }
     tls_ctx_ = std::move(*ctx);
+  }
+  if (is_websocket(target.protocol)) {
+    auto resource = ws::resource(config_.ws_resource);
+    if (!resource) {
+      done(resource.error());
+      return;
+    }
+    auto w = std::make_shared<WebSocketConnection>(io_, *this, timers_, target, *resource,
+                                                   target.protocol == Protocol::kWss ? tls_ctx_.get() : nullptr);
+    connections_[key] = w;
+    w->start(std::move(done));
+    return;
   }
   auto c = std::make_shared<StreamConnection>(io_, *this, timers_, target,
                                               target.protocol == Protocol::kTls ? tls_ctx_.get() : nullptr);
@@ -137,7 +151,7 @@ void TransportLayer::accept_next(Listener& l) {
 
 std::size_t TransportLayer::connection_count() const { return connections_.size(); }
 
-void TransportLayer::forget(StreamConnection* c) {
+void TransportLayer::forget(Flow* c) {
   for (auto it = connections_.begin(); it != connections_.end(); ++it)
     if (it->second.get() == c) {
       // erase later: `c` is running one of its own handlers

@@ -37,6 +37,8 @@ struct TransportConfig {
   // started message is not complete in time (slow senders must not hold resources).
   Millis idle_timeout{300000};
   Millis half_message_timeout{10000};
+  // SIP over WebSocket (RFC 7118): the request-target of the opening handshake.
+  std::string ws_resource = "/";
 };
 
 class UdpSocket;
@@ -71,8 +73,8 @@ class TransportLayer {
   // The UDP flow to `remote` (opens the UDP socket on first use).
   Result<FlowPtr> udp_flow(const Endpoint& remote);
 
-  // An open TCP/TLS connection to the target, reusing one when it exists; `done` runs once.
-  // TLS failures carry the tls-* codes of net/tls/tls_verify.h.
+  // An open TCP/TLS/WS/WSS connection to the target, reusing one when it exists; `done` runs
+  // once. TLS (and WSS) failures carry the tls-* codes of net/tls/tls_verify.h.
   void connect(const Target& target, std::function<void(Result<FlowPtr>)> done);
 
   // Accepts SIP over TCP on bind:port (port 0 = any); returns the bound endpoint. Inbound
@@ -88,7 +90,7 @@ class TransportLayer {
 
   // internal: called by connections
   void deliver(std::string bytes, FlowPtr flow);
-  void forget(StreamConnection* c);
+  void forget(Flow* c);
 
  private:
   TransportLayer(boost::asio::io_context& io, TimerService& timers, TransportConfig config, tls::SslCtx ctx);
@@ -109,7 +111,7 @@ class TransportLayer {
   };
   Result<Endpoint> listen(Protocol p, const std::string& bind, std::uint16_t port);
   void accept_next(Listener& l);
-  std::map<std::string, std::shared_ptr<StreamConnection>> connections_;  // key: proto|endpoint|name
+  std::map<std::string, std::shared_ptr<Flow>> connections_;  // key: proto|endpoint|name
   std::vector<std::unique_ptr<Listener>> listeners_;
   tls::SslCtx tls_server_ctx_;
   std::uint64_t inbound_seq_ = 0;
