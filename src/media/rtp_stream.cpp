@@ -1,6 +1,9 @@
 #include "media/rtp_stream.h"
 
+#include <net/if.h>
 #include <openssl/rand.h>
+
+#include <boost/asio/ip/multicast.hpp>
 
 #include <algorithm>
 
@@ -84,7 +87,8 @@ Status RtpStream::init_codec(const std::string& name) {
 }
 
 Result<std::unique_ptr<RtpStream>> RtpStream::open(asio::io_context& io, RtpStreamConfig config) {
-  if (config.send_key.has_value() != config.receive_key.has_value())
+  const bool receive_only = !config.multicast_group.empty() && config.receive_key && !config.send_key;
+  if (config.send_key.has_value() != config.receive_key.has_value() && !receive_only)
     return make_error("media-config", "SRTP needs both the send and the receive key");
   if (config.ptime.count() <= 0 || config.ptime.count() > 120)
     return make_error("media-config", "ptime must be 1..120 ms");
@@ -94,13 +98,19 @@ Result<std::unique_ptr<RtpStream>> RtpStream::open(asio::io_context& io, RtpStre
     return st.error();
   if (c.send_key) {
     if (Status st = s->set_srtp(*c.send_key, *c.receive_key); !st) return st.error();
+  } else if (c.receive_key) {  // receive-only multicast
+    auto rx = SrtpSession::create(*c.receive_key, Direction::kInbound);
+    if (!rx) return rx.error();
+    s->receive_srtp_.emplace(std::move(*rx));
   }
   if (c.cname.empty()) c.cname = random_hex(8) + "@exphone";  // RFC 7022: random per session
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(c.local_address, ec);
   if (ec) return make_error("media-config", "bad media address " + c.local_address);
 
-  if (c.rtcp_mux) {
+  if (!c.multicast_group.empty()) {
+    if (Status st = s->join_multicast(); !st) return st.error();
+  } else if (c.rtcp_mux) {
     if (!bind_socket(s->socket_, udp::endpoint(addr, c.local_port)))
       return make_error("media-failed", "cannot bind RTP socket on port " + std::to_string(c.local_port));
   } else if (c.local_port != 0) {
@@ -216,7 +226,7 @@ void RtpStream::on_packet(std::size_t n) {
   // Media before offer/answer finished (set_remote) cannot be authenticated yet — with SDES the
   // callee starts sending SRTP before the caller has read the keys in the 200 — so it is not
   // audio: dropped and counted, never decoded.
-  if (!remote_ && !config_.latch_remote) {
+  if (!remote_ && !config_.latch_remote && config_.multicast_group.empty()) {
     ++stats_.early_dropped;
     return;
   }
@@ -452,6 +462,66 @@ void RtpStream::send_report(bool bye, const std::string& reason) {
 
 void RtpStream::send_bye(const std::string& reason) {
   send_report(true, reason.substr(0, 255));
+}
+
+// ---- multicast (paging) ---------------------------------------------------------------------
+
+namespace {
+
+// IPv6 interface by name ("lo", "eth0") or index; 0 = let the routing table pick.
+Result<unsigned> ipv6_interface(const std::string& name) {
+  if (name.empty()) return 0u;
+  if (unsigned i = if_nametoindex(name.c_str()); i != 0) return i;
+  return make_error("media-config", "no network interface '" + name + "'");
+}
+
+}  // namespace
+
+Status RtpStream::join_multicast() {
+  boost::system::error_code ec;
+  auto group = asio::ip::make_address(config_.multicast_group, ec);
+  if (ec || !group.is_multicast()) return make_error("media-config", "not a multicast group: " + config_.multicast_group);
+  if (config_.local_port == 0) return make_error("media-config", "a multicast group needs a port");
+  config_.rtcp_mux = true;  // RTCP (SR, BYE) shares the group's port (RFC 5761)
+  const udp::endpoint ep(group, config_.local_port);
+  socket_.open(ep.protocol(), ec);
+  if (!ec) socket_.set_option(asio::socket_base::reuse_address(true), ec);  // several listeners per host
+  if (!ec) socket_.bind(ep, ec);  // bound to the group: unicast to the port is not taken
+  if (ec) return make_error("media-failed", "cannot bind " + config_.multicast_group + " port " + std::to_string(config_.local_port) + ": " + ec.message());
+  if (group.is_v4()) {
+    asio::ip::address_v4 itf = asio::ip::address_v4::any();
+    if (!config_.multicast_interface.empty()) {
+      itf = asio::ip::make_address_v4(config_.multicast_interface, ec);
+      if (ec) return make_error("media-config", "multicast interface must be an IPv4 address: " + config_.multicast_interface);
+    }
+    socket_.set_option(asio::ip::multicast::join_group(group.to_v4(), itf), ec);
+  } else {
+    auto idx = ipv6_interface(config_.multicast_interface);
+    if (!idx) return idx.error();
+    socket_.set_option(asio::ip::multicast::join_group(group.to_v6(), *idx), ec);
+  }
+  if (ec) return make_error("media-failed", "cannot join " + config_.multicast_group + ": " + ec.message());
+  return Ok{};
+}
+
+Status RtpStream::set_multicast_send(int hops, const std::string& interface) {
+  boost::system::error_code ec;
+  if (hops < 0 || hops > 255) return make_error("media-config", "multicast TTL must be 0..255");
+  socket_.set_option(asio::ip::multicast::hops(hops), ec);
+  if (!ec) socket_.set_option(asio::ip::multicast::enable_loopback(true), ec);
+  if (!ec && !interface.empty()) {
+    if (socket_.local_endpoint(ec).address().is_v4()) {
+      auto a = asio::ip::make_address_v4(interface, ec);
+      if (ec) return make_error("media-config", "multicast interface must be an IPv4 address: " + interface);
+      socket_.set_option(asio::ip::multicast::outbound_interface(a), ec);
+    } else {
+      auto idx = ipv6_interface(interface);
+      if (!idx) return idx.error();
+      socket_.set_option(asio::ip::multicast::outbound_interface(*idx), ec);
+    }
+  }
+  if (ec) return make_error("media-config", "multicast socket options: " + ec.message());
+  return Ok{};
 }
 
 Result<RtpStream::Source> wav_file_source(const std::string& path, std::uint32_t sample_rate, bool loop) {

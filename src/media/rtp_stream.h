@@ -25,6 +25,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -55,6 +56,12 @@ struct RtpStreamConfig {
   bool latch_remote = false;              // RFC 4961 latching, see above
   JitterBufferConfig jitter;              // its frame is set to ptime
   DtmfSenderConfig dtmf;                  // clock rate and ptime follow the codec
+  // Receive-only multicast (paging): bind local_port on this group address and join it
+  // (RFC 1112 / RFC 4604 any-source); only receive_key is needed for SRTP; nothing is sent and no
+  // RTCP reports go out (no set_remote). The stream, and thus its SRTP replay state, lives as long
+  // as the caller keeps it.
+  std::string multicast_group;
+  std::string multicast_interface;        // IPv4: local address to join on; IPv6: interface name; "" = routing
 };
 
 struct RtpStreamStats {
@@ -97,7 +104,7 @@ class RtpStream {
   std::uint16_t local_port() const { return local_port_; }
   // The local RTCP port: local_port() with rtcp-mux, local_port() + 1 otherwise.
   std::uint16_t local_rtcp_port() const;
-  bool secure() const { return static_cast<bool>(send_srtp_); }
+  bool secure() const { return static_cast<bool>(send_srtp_) || (receive_srtp_ && !config_.multicast_group.empty()); }
   void set_remote(const boost::asio::ip::udp::endpoint& remote);
   void set_remote_rtcp(const boost::asio::ip::udp::endpoint& remote) { remote_rtcp_ = remote; }
   // What offer/answer settled, after the socket exists (its port goes into the SDP first).
@@ -112,6 +119,13 @@ class RtpStream {
   // separate RTCP socket. Going back to a separate port is not supported.
   void set_rtcp_mux(bool mux);
   void set_sink(Sink sink) { sink_ = std::move(sink); }
+  // Sending to a multicast group (paging sender): hop limit (IPv4 TTL / IPv6 hops), outbound
+  // interface as multicast_interface above, loopback on. Errors: media-config.
+  Status set_multicast_send(int hops, const std::string& interface);
+  // For a long-lived receive stream cut into episodes (pages): hands over what was recorded
+  // so far, and forgets a BYE seen.
+  std::vector<std::int16_t> take_recording() { return std::exchange(recording_, {}); }
+  void clear_remote_bye() { stats_.remote_bye = false; }
   void on_digit(DigitHandler handler) { on_digit_ = std::move(handler); }
 
   void start(Source source);  // sends a frame every ptime until stop()
@@ -136,6 +150,7 @@ class RtpStream {
  private:
   RtpStream(boost::asio::io_context& io, RtpStreamConfig config);
   Status init_codec(const std::string& name);
+  Status join_multicast();
   void receive();
   void receive_rtcp();
   void on_packet(std::size_t n);

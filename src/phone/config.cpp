@@ -8,6 +8,9 @@
 #include <toml++/toml.h>
 
 #include "core/text.h"
+#include "phone/paging_key.h"
+
+#include <boost/asio/ip/address.hpp>
 
 namespace exphone::phone {
 
@@ -271,6 +274,104 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
   return std::nullopt;
 }
 
+// [paging] and its [[paging.group]] tables (docs/paging.md).
+std::optional<Error> read_paging_group(const Reader& r, const toml::table& t, std::size_t index, PagingGroupConfig& g) {
+  const std::string sec = "paging.group[" + std::to_string(index) + "]";
+  if (auto e = r.only(t, sec, {"name", "address", "codec", "payload_type", "priority", "secure", "key_file", "interface", "volume"}))
+    return e;
+  std::string address, priority;
+  if (auto e = r.str(t, "address", address, sec)) return e;
+  if (address.empty()) return r.error(&t, sec + ".address is required (\"239.1.2.3:5004\" or \"[ff05::1]:5004\")");
+  // "ip:port" or "[v6]:port"
+  std::string host, port;
+  if (address.front() == '[') {
+    auto close = address.find("]:");
+    if (close == std::string::npos) return r.error(t.get("address"), sec + ".address: write an IPv6 group as [ff05::1]:5004");
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    auto colon = address.rfind(':');
+    if (colon == std::string::npos || address.find(':') != colon)
+      return r.error(t.get("address"), sec + ".address must be GROUP:PORT (IPv6: [GROUP]:PORT)");
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(host, ec);
+  if (ec || !ip.is_multicast()) return r.error(t.get("address"), sec + ".address: '" + host + "' is not a multicast group (224.0.0.0/4, ff00::/8)");
+  int port_number = 0;
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) ||
+      (port_number = std::stoi(port)) < 1 || port_number > 65535)
+    return r.error(t.get("address"), sec + ".address: the port must be 1..65535");
+  g.address = ip.to_string();
+  g.port = static_cast<std::uint16_t>(port_number);
+  if (auto e = r.str(t, "name", g.name, sec)) return e;
+  if (g.name.empty()) g.name = address;
+  if (auto e = r.str(t, "codec", g.codec, sec)) return e;
+  if (g.codec != "PCMU" && g.codec != "PCMA" && g.codec != "G722" && g.codec != "opus")
+    return r.error(t.get("codec"), sec + ".codec must be PCMU, PCMA, G722 or opus");
+  g.payload_type = default_payload_type(g.codec);
+  if (auto e = r.integer(t, "payload_type", g.payload_type, 0, 127, sec)) return e;
+  if (auto e = r.str(t, "priority", priority, sec)) return e;
+  if (!priority.empty()) {
+    auto p = page_priority_from_name(priority);
+    if (!p) return r.error(t.get("priority"), sec + ".priority must be \"emergency\", \"high\" or \"normal\"");
+    g.priority = *p;
+  }
+  if (auto e = r.boolean(t, "secure", g.secure, sec)) return e;
+  if (auto e = r.path(t, "key_file", g.key_file, sec)) return e;
+  if (g.secure && g.key_file.empty())
+    return r.error(&t, sec + ": a secure group needs key_file (exphone page keygen), or secure = false for plain RTP");
+  if (!g.secure && !g.key_file.empty())
+    return r.error(t.get("key_file"), sec + ".key_file is set but secure = false: remove one");
+  if (g.secure) {
+    auto key = load_paging_key(g.key_file);
+    if (!key) return r.error(t.get("key_file"), key.error().message);
+    if (!media::SrtpSession::suite_supported(key->suite))
+      return r.error(t.get("key_file"), sec + ": the installed libsrtp2 cannot do " + std::string(media::srtp_suite_name(key->suite)));
+    g.key = std::move(*key);
+  }
+  if (auto e = r.str(t, "interface", g.interface, sec)) return e;
+  if (!g.interface.empty() && ip.is_v4()) {
+    boost::asio::ip::make_address_v4(g.interface, ec);
+    if (ec) return r.error(t.get("interface"), sec + ".interface must be a local IPv4 address for an IPv4 group");
+  }
+  if (auto e = r.integer(t, "volume", g.volume, 0, 100, sec)) return e;
+  return std::nullopt;
+}
+
+std::optional<Error> read_paging(const Reader& r, const toml::table& t, PagingConfig& p) {
+  const std::string sec = "paging";
+  if (auto e = r.only(t, sec, {"group", "hold_calls_from", "end_after_ms", "record_dir"})) return e;
+  std::string hold;
+  if (auto e = r.str(t, "hold_calls_from", hold, sec)) return e;
+  if (hold == "off") {
+    p.hold_calls_from.reset();
+  } else if (!hold.empty()) {
+    p.hold_calls_from = page_priority_from_name(hold);
+    if (!p.hold_calls_from) return r.error(t.get("hold_calls_from"), "paging.hold_calls_from must be \"emergency\", \"high\", \"normal\" or \"off\"");
+  }
+  std::int64_t end_ms = p.end_after.count();
+  if (auto e = r.integer(t, "end_after_ms", end_ms, 100, 60000, sec)) return e;
+  p.end_after = std::chrono::milliseconds(end_ms);
+  if (auto e = r.path(t, "record_dir", p.record_dir, sec)) return e;
+  if (const toml::node* n = t.get("group")) {
+    const toml::array* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) return r.error(n, "paging.group must be written as [[paging.group]] tables");
+    if (arr->size() > 16) return r.error(n, "at most 16 paging groups");
+    std::size_t i = 0;
+    for (const auto& item : *arr) {
+      PagingGroupConfig g;
+      if (auto e = read_paging_group(r, *item.as_table(), i++, g)) return e;
+      for (const auto& other : p.groups)
+        if (other.address == g.address && other.port == g.port)
+          return r.error(&item, "paging.group[" + std::to_string(i - 1) + "]: " + g.name + " is configured twice");
+      p.groups.push_back(std::move(g));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, const std::string& base_dir, const std::string& source_name) {
@@ -284,7 +385,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   Reader r(source_name, base_dir);
   Config c;
   c.source = source_name;
-  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics", "emergency"})) return *e;
+  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics", "emergency", "paging"})) return *e;
   if (const toml::node* n = root.get("account")) {
     const toml::array* arr = n->as_array();
     if (!arr || !arr->is_array_of_tables()) return r.error(n, "account must be written as [[account]] tables");
@@ -329,6 +430,10 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
     em.ring_timeout = std::chrono::milliseconds(ring * 1000);
     em.poll_interval = std::chrono::milliseconds(poll);
     if (auto e = r.path(t, "input_file", em.input_file, sec)) return *e;
+  }
+  if (const toml::node* n = root.get("paging")) {
+    if (!n->is_table()) return r.error(n, "paging must be a table");
+    if (auto e = read_paging(r, *n->as_table(), c.paging)) return *e;
   }
   if (const toml::node* n = root.get("diagnostics")) {
     // docs/diagnostics.md: key exports for troubleshooting, off by default

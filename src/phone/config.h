@@ -4,6 +4,7 @@
 #pragma once
 
 #include "phone/hotline.h"
+#include "phone/paging_config.h"
 
 #include <string>
 #include <string_view>
@@ -47,6 +48,7 @@ struct Config {
   std::string audio_device;              // ALSA device for speaker + microphone; "" = headless
   std::string srtp_keylog_file;          // [diagnostics]: SRTP keys per stream (docs/diagnostics.md)
   EmergencyConfig emergency;             // [emergency]: the hotline
+  PagingConfig paging;                   // [paging], [[paging.group]]: multicast pages
   bool echo = false;                     // answered calls hear themselves (line test)
   bool answer_beep = false;              // beep on the speaker when a call is answered
   std::string source;              // file path (for messages)

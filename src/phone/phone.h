@@ -19,6 +19,7 @@
 #include "net/dns.h"
 #include "phone/call.h"
 #include "phone/hotline.h"
+#include "phone/paging.h"
 #include "phone/config.h"
 #include "ua/registration.h"
 
@@ -49,6 +50,11 @@ class Phone {
   // A button: "emergency" (the hotline, [emergency] targets).
   Status press(const std::string& button);
   const Hotline* hotline() const { return hotline_.get(); }
+  // [paging] (phone_paging.cpp): joins the configured groups; call after start(). A page of
+  // priority >= hold_calls_from holds the established calls and resumes them when it ends.
+  // Errors: paging-join, media-config, srtp-*.
+  Status start_paging();
+  const Paging* paging() const { return paging_.get(); }
 
   std::vector<CallReport> calls();
   // Standing warnings for the status (key exports that are on, docs/diagnostics.md).
@@ -82,6 +88,9 @@ class Phone {
   std::vector<std::unique_ptr<ua::RegistrationClient>> accounts_;
   std::map<std::string, std::unique_ptr<Call>> calls_;  // by Call-ID
   std::unique_ptr<Hotline> hotline_;
+  void hold_for_page(bool hold);
+  std::unique_ptr<Paging> paging_;
+  std::vector<std::string> page_held_;  // calls a page put on hold, resumed when it ends
   std::string tag_ = "";  // To tag for our stateless-looking refusals (403, 481)
   static constexpr std::size_t kMaxCalls = 8;
 };

@@ -52,6 +52,7 @@ int run_daemon(const RunOptions& o) {
   auto ctl = ControlServer::open(stack.io, phone, ctl_path);
   if (!ctl) return report_error(ctl.error());
   phone.start();
+  if (Status s = phone.start_paging(); !s) return report_error(s.error());
 
   boost::asio::signal_set signals(stack.io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {

@@ -31,5 +31,7 @@ void add_ctl_command(CLI::App& app, int& exit_code);
 void add_check_server_command(CLI::App& app, int& exit_code);
 // `diag`
 void add_diag_command(CLI::App& app, int& exit_code);
+// `page`, `page keygen`
+void add_page_command(CLI::App& app, int& exit_code);
 
 }  // namespace exphone::cli

@@ -67,6 +67,15 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line)
                             {"cleartext_used", hs.cleartext_used}};
       if (hs.error) reply["emergency"]["error"] = to_json(*hs.error);
     }
+    if (const auto* p = phone.paging()) {  // docs/paging.md: "pages" in progress, every "paging_groups"
+      reply["pages"] = json::array();
+      reply["paging_groups"] = json::array();
+      for (const auto& g : p->status()) {
+        if (g.active) reply["pages"].push_back(to_json(g));
+        reply["paging_groups"].push_back(to_json(g));
+      }
+      reply["paging_holds_calls"] = p->holding_calls();
+    }
   } else if (cmd == "dial") {
     if (arg.empty()) {
       reply = error_reply(make_error("ctl-usage", "dial needs a target"));

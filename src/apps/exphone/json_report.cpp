@@ -184,4 +184,25 @@ json to_json(const sdp::Session& s) {
   return j;
 }
 
+json to_json(const phone::PageGroupStatus& g) {
+  return json{{"group", g.group},
+              {"address", g.address},
+              {"priority", g.priority},
+              {"secure", g.secure},
+              {"codec", g.codec},
+              {"volume", g.volume},
+              {"active", g.active},
+              {"playing", g.playing},
+              {"pages", g.pages},
+              {"packets", g.packets},
+              {"duration_ms", g.duration_ms},
+              {"interrupted_ms", g.interrupted_ms},
+              {"ended_by", g.ended_by},
+              {"recording", g.recording},
+              {"total_packets", g.total_packets},
+              {"auth_failures", g.auth_failures},
+              {"replays", g.replays},
+              {"malformed", g.malformed}};
+}
+
 }  // namespace exphone::cli

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "phone/call.h"
+#include "phone/paging.h"
 #include "sdp/session.h"
 #include "sip/message.h"
 #include "sip/validate.h"
@@ -16,5 +17,6 @@ nlohmann::ordered_json to_json(const sdp::Session& s);
 nlohmann::ordered_json to_json(const Error& e);
 nlohmann::ordered_json to_json(const phone::CallReport& r);  // the call report of DESIGN.md
 nlohmann::ordered_json to_json(const net::tls::TlsPeerInfo& t);  // "tls" of every report
+nlohmann::ordered_json to_json(const phone::PageGroupStatus& g);  // a paging group / page (docs/paging.md)
 
 }  // namespace exphone::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   exphone::cli::add_ctl_command(app, exit_code);
   exphone::cli::add_check_server_command(app, exit_code);
   exphone::cli::add_diag_command(app, exit_code);
+  exphone::cli::add_page_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
