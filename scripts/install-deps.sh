@@ -17,10 +17,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # peers for the side-by-side parser benchmark
   libosip2-dev libre-dev libsofia-sip-ua-dev
-  # real peers for interop tests (tests/interop: Kamailio registrar with TLS/mTLS,
-  # SIPp + sipsak as third-party REGISTER clients, openssl CLI for the test PKI and probes,
-  # python3 for the harness)
-  kamailio kamailio-tls-modules sip-tester sipsak openssl python3
+  # real peers for interop tests (tests/interop: Kamailio registrar with TLS/mTLS and SIP over
+  # WebSocket, SIPp + sipsak as third-party REGISTER clients, openssl CLI for the test PKI and
+  # probes, python3 for the harness)
+  kamailio kamailio-tls-modules kamailio-websocket-modules sip-tester sipsak openssl python3
   # baresip as the far-end phone for calls through Kamailio (SDES SRTP)
   baresip-core
   # a device clock in 1970 for the certificate-date tests

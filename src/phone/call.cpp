@@ -23,7 +23,7 @@ using sip::Message;
 using namespace std::chrono_literals;
 
 bool CallReport::secure() const {
-  return transport == "tls" && tls && tls->verified && srtp && stats.srtp_auth_failures == 0 &&
+  return (transport == "tls" || transport == "wss") && tls && tls->verified && srtp && stats.srtp_auth_failures == 0 &&
          stats.packets_received > 0 && stats.packets_sent > 0;
 }
 
@@ -104,9 +104,10 @@ std::string Call::via() const {
 }
 
 std::string Call::contact() const {
-  bool tls = flow_->protocol() == net::Protocol::kTls;
+  bool tls = net::uses_tls(flow_->protocol());
   std::string uri = std::string(tls ? "sips:" : "sip:") + settings_.local_user + "@" + flow_->local().to_string();
-  if (flow_->protocol() == net::Protocol::kTcp) uri += ";transport=tcp";
+  if (flow_->protocol() == net::Protocol::kTcp || net::is_websocket(flow_->protocol()))
+    uri += ";transport=" + std::string(net::to_string(flow_->protocol()));  // RFC 7118 section 5.2
   return "<" + uri + ">";
 }
 
@@ -306,7 +307,7 @@ void Call::send_invite(std::vector<ua::DigestSession::Header> auth) {
   if (!route_.route_header.empty()) m.add_header(HeaderId::kRoute, route_.route_header);
   std::string from = route_.from;
   if (from.empty())
-    from = "<" + std::string(flow_->protocol() == net::Protocol::kTls ? "sips:" : "sip:") + settings_.local_user + "@" +
+    from = "<" + std::string(net::uses_tls(flow_->protocol()) ? "sips:" : "sip:") + settings_.local_user + "@" +
            flow_->local().host() + ">";
   m.add_header(HeaderId::kFrom, from + ";tag=" + local_tag_);
   m.add_header(HeaderId::kTo, "<" + route_.request_uri + ">");
@@ -400,12 +401,12 @@ void Call::on_invite_response(const Message& r) {
 Result<ua::PendingOffer> Call::new_offer() const {
   // SDES keys only travel over TLS (the first hop; sips: asks every later hop to keep it so)
   return ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()},
-                        flow_->protocol() == net::Protocol::kTls, session_id());
+                        net::uses_tls(flow_->protocol()), session_id());
 }
 
 Result<ua::AnswerResult> Call::new_answer(const sdp::Session& offer, int* status) const {
   return ua::answer_offer(settings_.media, offer, ua::LocalMedia{local_ip_, rtp_->local_port()},
-                          flow_->protocol() == net::Protocol::kTls, session_id(), status);
+                          net::uses_tls(flow_->protocol()), session_id(), status);
 }
 
 void Call::send_ack(std::uint32_t cseq) {
@@ -475,7 +476,7 @@ std::unique_ptr<Call> Call::incoming(CallEnv env, CallSettings settings, const M
   call.report_.transport = std::string(net::to_string(call.flow_->protocol()));
   if (call.flow_->tls_info()) call.report_.tls = *call.flow_->tls_info();
   if (auto cs = invite.cseq()) call.invite_cseq_ = cs->number;
-  auto d = ua::Dialog::from_uas(invite, call.local_tag_, call.flow_->protocol() == net::Protocol::kTls);
+  auto d = ua::Dialog::from_uas(invite, call.local_tag_, net::uses_tls(call.flow_->protocol()));
   if (!d) {
     (void)call.reject(400, "Bad Request");
     return c;

@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include "core/text.h"
+#include "net/websocket_sip.h"
 #include "phone/paging_key.h"
 
 #include <boost/asio/ip/address.hpp>
@@ -98,7 +99,7 @@ std::optional<Error> read_account(const Reader& r, const toml::table& t, std::si
   if (auto e = r.str(t, "transport", transport, sec)) return e;
   if (!transport.empty()) {
     auto p = net::parse_protocol(transport);
-    if (!p) return r.error(t.get("transport"), sec + ".transport must be \"udp\", \"tcp\" or \"tls\"");
+    if (!p) return r.error(t.get("transport"), sec + ".transport must be \"udp\", \"tcp\", \"tls\", \"ws\" or \"wss\"");
     a.transport = *p;
   }
   if (auto e = r.integer(t, "expires", a.expires, 0, 86400 * 7, sec)) return e;
@@ -159,7 +160,7 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
   if (auto e = r.only(t, sec, {"t1_ms", "t2_ms", "t4_ms", "keepalive_interval_s", "connect_timeout_s",
                                "max_connections", "udp_bind", "udp_port", "user_agent", "dns_servers",
                                "tcp_listen", "tls_listen", "idle_timeout_s", "half_message_timeout_s",
-                               "outbound"}))
+                               "outbound", "ws_path"}))
     return e;
   if (auto e = r.boolean(t, "outbound", c.outbound, sec)) return e;
   std::int64_t t1 = c.timers.t1.count(), t2 = c.timers.t2.count(), t4 = c.timers.t4.count();
@@ -178,6 +179,8 @@ std::optional<Error> read_sip(const Reader& r, const toml::table& t, Config& c) 
   c.transport.connect_timeout = Millis{ct * 1000};
   if (auto e = r.integer(t, "max_connections", c.transport.max_connections, 1, 4096, sec)) return e;
   if (auto e = r.str(t, "udp_bind", c.transport.udp_bind, sec)) return e;
+  if (auto e = r.str(t, "ws_path", c.transport.ws_resource, sec)) return e;
+  if (auto p = net::ws::resource(c.transport.ws_resource); !p) return r.error(t.get("ws_path"), "sip.ws_path: " + p.error().message);
   if (auto e = r.integer(t, "udp_port", c.transport.udp_port, 0, 65535, sec)) return e;
   for (auto [key, field] : {std::pair{"tcp_listen", &c.tcp_listen}, {"tls_listen", &c.tls_listen}}) {
     if (auto e = r.str(t, key, *field, sec)) return e;

@@ -223,7 +223,7 @@ Result<std::string> Phone::dial(const std::string& target, CallSettings settings
       if (!q) return make_error("call-bad-target", "unknown transport " + std::string(*t));
       p = *q;
     }
-    if (uri->scheme == sip::Scheme::kSips && p != net::Protocol::kTls)
+    if (uri->scheme == sip::Scheme::kSips && !net::uses_tls(p))
       return make_error("call-bad-target", "a sips: target needs TLS (RFC 5630)");
     boost::system::error_code ec;
     auto addr = boost::asio::ip::make_address(std::string(uri->host), ec);
@@ -240,7 +240,7 @@ Result<std::string> Phone::dial(const std::string& target, CallSettings settings
       }
     if (!acc) return make_error("call-not-registered", account.empty() ? "no account is registered" : "account " + account + " is not registered");
     const ua::AccountSettings& s = acc->settings();
-    bool tls = acc->flow()->protocol() == net::Protocol::kTls;
+    bool tls = net::uses_tls(acc->flow()->protocol());
     // RFC 5630: with SDES over TLS, a sips: target asks every proxy to keep each hop on TLS
     std::string scheme = tls ? "sips:" : "sip:";
     if (!uri) {

@@ -40,13 +40,13 @@ Result<RegistrarAddress> registrar_address(const AccountSettings& a, const std::
     r.protocol = *a.transport;
   } else if (auto t = uri->params.get("transport")) {
     auto p = net::parse_protocol(*t);
-    if (!p) return make_error("config", "registrar transport '" + std::string(*t) + "' is not udp, tcp or tls");
+    if (!p) return make_error("config", "registrar transport '" + std::string(*t) + "' is not udp, tcp, tls, ws or wss");
     r.protocol = *p;
   } else {
     r.protocol = r.sips ? Protocol::kTls : Protocol::kUdp;
   }
-  if (r.sips && r.protocol != Protocol::kTls)
-    return make_error("config", "a sips: registrar needs transport tls (RFC 3261 section 26.2.2)");
+  if (r.sips && !net::uses_tls(r.protocol))
+    return make_error("config", "a sips: registrar needs transport tls or wss (RFC 3261 section 26.2.2)");
   r.port = uri->has_port ? uri->port : 0;  // 0: from SRV, else the protocol's default
   r.request_uri = std::string(r.sips ? "sips:" : "sip:") + uri->host_port();
   r.explicit_transport = a.transport.has_value() || uri->params.has("transport");

@@ -12,7 +12,7 @@ Status SignalingStack::init(const phone::Config& config) {
   bool tls_needed = false;
   for (const auto& a : config.accounts) {
     auto r = ua::registrar_address(a);
-    tls_needed = tls_needed || (r && r->protocol == net::Protocol::kTls);
+    tls_needed = tls_needed || (r && net::uses_tls(r->protocol));
   }
   auto t = net::TransportLayer::create(io, timers, config.transport, tls_needed);
   if (!t) return t.error();

@@ -92,7 +92,7 @@ class Auditor {
       auto reg = ua::registrar_address(a);
       net::Protocol p = reg ? reg->protocol : net::Protocol::kUdp;
       std::string key = sec + (node(sec + ".transport") ? ".transport" : node(sec + ".registrar") ? ".registrar" : "");
-      if (p == net::Protocol::kTls) {
+      if (net::uses_tls(p)) {
         any_tls = true;
         continue;
       }
