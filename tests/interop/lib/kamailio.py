@@ -6,6 +6,7 @@ Python 3 stdlib only. Adapted from the shared interop kit; nothing here refers t
     with Kamailio(tmpdir, server_cert="server", users={"1001": "secret1001"},
                   require_client_cert_port=True) as kam:
         ... kam.udp_port, kam.tcp_port, kam.tls_port, kam.mtls_port, kam.host, kam.ca_file ...
+        ... kam.ws_port, kam.wss_port (SIP over WebSocket, RFC 7118; WSS serves server_cert) ...
         assert kam.wait_registered("1001", timeout=10)
         kam.restart()                       # same ports; in-memory registrations are gone
         kam.restart(server_cert="server-expired")   # same ports, other cert on the TLS port
@@ -129,6 +130,7 @@ class Kamailio:
         self.kamailio_bin = kamailio_bin
         self.kamcmd_bin = kamcmd_bin
         self.sip_port = self.tls_port = self.mtls_port = None
+        self.ws_port = self.wss_port = None  # SIP over WebSocket (websocket + xhttp modules)
         self.proc: subprocess.Popen | None = None
         self.pki = None
         self.cfg_file = self.state_dir / "kamailio.cfg"
@@ -181,6 +183,7 @@ class Kamailio:
         return {"KAM_HOST": self.host, "KAM_UDP_PORT": str(self.udp_port),
                 "KAM_TCP_PORT": str(self.tcp_port), "KAM_TLS_PORT": str(self.tls_port),
                 "KAM_MTLS_PORT": str(self.mtls_port), "KAM_CA_FILE": self.ca_file,
+                "KAM_WS_PORT": str(self.ws_port), "KAM_WSS_PORT": str(self.wss_port),
                 "KAM_CERTS": str(self.certs_dir), "KAM_CTL": self.ctl_url,
                 "KAM_STATE": str(self.state_dir)}
 
@@ -218,6 +221,7 @@ class Kamailio:
         v = {
             "HOST": self.host, "SIP_PORT": str(self.sip_port), "TLS_PORT": str(self.tls_port),
             "MTLS_PORT": str(self.mtls_port), "DEBUG": str(self.debug),
+            "WS_PORT": str(self.ws_port), "WSS_PORT": str(self.wss_port),
             "RUNDIR": str(self.run_dir), "CTL_SOCKET": str(self.ctl_socket),
             "TLS_CFG": str(self.tls_cfg_file), "DBTEXT_DIR": str(self.dbtext_dir),
             "CALC_HA1": "no" if sha else "yes",
@@ -282,10 +286,11 @@ class Kamailio:
             attempt += 1
             if not fixed_ports:
                 self.sip_port = _ports.free_port(self.host)              # UDP + TCP
-                self.tls_port, self.mtls_port = _ports.free_ports(2, self.host, udp=False)
+                self.tls_port, self.mtls_port, self.ws_port, self.wss_port = _ports.free_ports(
+                    4, self.host, udp=False)
             else:
                 for p, udp in ((self.sip_port, True), (self.tls_port, False),
-                               (self.mtls_port, False)):
+                               (self.mtls_port, False), (self.ws_port, False), (self.wss_port, False)):
                     left = max(0.1, deadline - time.monotonic())
                     if not _ports.wait_port_free(p, self.host, timeout=left, udp=udp):
                         raise KamailioError("port %d still busy, cannot restart %r" % (p, self))
@@ -328,7 +333,7 @@ class Kamailio:
 
     def _ready(self) -> bool:
         try:
-            for p in (self.sip_port, self.tls_port, self.mtls_port):
+            for p in (self.sip_port, self.tls_port, self.mtls_port, self.ws_port, self.wss_port):
                 with socket.create_connection((self.host, p), timeout=0.5):
                     pass
         except OSError:
