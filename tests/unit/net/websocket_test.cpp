@@ -91,6 +91,7 @@ struct Server {
   std::string received;
   bool received_text = false;
   std::string reply;  // sent after the first message
+  bool silent = false;  // never reads: pings stay unanswered
 
   explicit Server(asio::io_context& io, std::optional<std::string> proto)
       : acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), subprotocol(std::move(proto)) {
@@ -107,7 +108,7 @@ struct Server {
         if (ec) return;
         requested = std::string((*req)[beast::http::field::sec_websocket_protocol]);
         ws->async_accept(*req, [this](boost::system::error_code ec) {
-          if (!ec) read();
+          if (!ec && !silent) read();
         });
       });
     });
@@ -133,8 +134,10 @@ struct Fixture {
   asio::io_context io;
   net::AsioTimers timers{io};
   std::unique_ptr<net::TransportLayer> transport;
-  explicit Fixture(std::size_t max_message = 65535) {
+  explicit Fixture(std::size_t max_message = 65535, Millis keepalive = Millis{30000}) {
     net::TransportConfig cfg;
+    cfg.keepalive_interval = keepalive;
+    cfg.pong_timeout = Millis{300};
     cfg.connect_timeout = Millis{5000};
     cfg.limits.max_message_size = max_message;
     transport = std::move(*net::TransportLayer::create(io, timers, cfg, false));
@@ -204,6 +207,40 @@ TEST(WebSocketConnection, OversizedMessageClosesTheFlow) {
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->code, "sip-too-long");
   EXPECT_EQ(f.transport->connection_count(), 0u);
+}
+
+// RFC 6455 section 5.5.2/5.5.3: a peer that stops answering pings is a dead flow; on_closed
+// lets the registration open a new one (RFC 5626 section 4.4.1 semantics).
+TEST(WebSocketConnection, UnansweredPingDeclaresTheFlowDead) {
+  Fixture f(65535, Millis{100});
+  Server srv(f.io, "sip");
+  srv.silent = true;
+  std::optional<Result<net::FlowPtr>> flow;
+  std::optional<Error> closed;
+  f.transport->connect(f.target(srv.port()), [&](Result<net::FlowPtr> r) { flow = std::move(r); });
+  f.run_until([&] { return flow.has_value(); });
+  ASSERT_TRUE(flow && *flow);
+  (**flow)->on_closed = [&](const Error& e) { closed = e; };
+  f.run_until([&] { return closed.has_value(); });
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->code, "keepalive-timeout");
+  EXPECT_FALSE((**flow)->is_open());
+}
+
+TEST(WebSocketConnection, AnsweredPingsKeepTheFlow) {
+  Fixture f(65535, Millis{50});
+  Server srv(f.io, "sip");
+  std::optional<Result<net::FlowPtr>> flow;
+  bool closed = false;
+  f.transport->connect(f.target(srv.port()), [&](Result<net::FlowPtr> r) { flow = std::move(r); });
+  f.run_until([&] { return flow.has_value(); });
+  ASSERT_TRUE(flow && *flow);
+  (**flow)->on_closed = [&](const Error&) { closed = true; };
+  f.io.run_for(std::chrono::milliseconds(800));  // 16 ping rounds, pong_timeout 300 ms
+  EXPECT_FALSE(closed);
+  EXPECT_TRUE((**flow)->is_open());
+  (**flow)->close();
+  f.io.run_for(std::chrono::milliseconds(100));
 }
 
 TEST(WebSocketConnection, NoListenerFailsCleanly) {
