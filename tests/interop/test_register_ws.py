@@ -46,6 +46,14 @@ def register(path, *extra):
     return p.returncode, rep, p.stderr
 
 
+def tcpconn_id(kam, user):
+    """Kamailio's id of the connection a binding arrived on (changes when the flow is re-opened)."""
+    out = kam.kamcmd("ul.lookup", "location", "s:%s" % user, check=False)[1]
+    ids = [l.split(":", 1)[1].strip() for l in out.splitlines() if l.strip().startswith("Tcpconn-Id:")]
+    assert ids, out
+    return ids
+
+
 def main():
     r = Runner("SIP over WebSocket (RFC 7118) with Kamailio")
     tmp = tempfile.mkdtemp(prefix="exphone-ws-")
@@ -110,9 +118,13 @@ def main():
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 try:
                     assert kam.wait_registered("1001", timeout=10), "never registered"
-                    time.sleep(3.5)  # several WebSocket ping/pong rounds: the flow must stay up
+                    conn = tcpconn_id(kam, "1001")
+                    # pings every second for longer than the 10 s pong timeout: Kamailio's pongs
+                    # keep the very same WebSocket connection up
+                    time.sleep(12)
                     assert p.poll() is None, p.communicate()
                     assert kam.registered("1001")
+                    assert tcpconn_id(kam, "1001") == conn, "the WSS connection was replaced"
                     kam.restart()  # the WSS connection and every binding are gone
                     assert not kam.registered("1001")
                     t0 = time.monotonic()
@@ -138,46 +150,48 @@ def main():
                     wrong_cert("server-wrongsan", "tls-name-mismatch", "other.example"))
             r.check("WSS, expired certificate -> tls-expired", wrong_cert("server-expired", "tls-expired"))
 
-            # A call: 1001 registered over WSS (auto-answer daemon), 1002 over TLS calls it; the
-            # INVITE reaches 1001 over its WebSocket flow (Kamailio's received/alias handling).
-            def call_body(user, registrar, send_tone):
-                return (config(kam, user=user, registrar=registrar, tls={"ca_files": [ca]}) +
-                        '[phone]\nsrtp = "mandatory"\n')
-            ctl = os.path.join(tmp, "d1001.sock")
-            dpath = write(os.path.join(tmp, "d1001.toml"),
-                          call_body("1001", f"sip:127.0.0.1:{kam.wss_port};transport=wss", "440").replace(
-                              "[phone]\n", f'[phone]\nauto_answer = true\nauto_answer_from = ["1002"]\n'
-                                           f'control_socket = "{ctl}"\n', 1))
-            d = subprocess.Popen([EXPHONE, "run", "--config", dpath, "--send-tone", "440", "--expect-tone", "1000"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            try:
-                assert kam.wait_registered("1001", timeout=15), "exphone over WSS did not register"
-                cpath = write(os.path.join(tmp, "c1002.toml"),
-                              call_body("1002", f"sips:127.0.0.1:{kam.tls_port}", "1000"))
-                p = subprocess.run([EXPHONE, "call", "--config", cpath, "1001", "--duration", "2", "--json"],
-                                   capture_output=True, text=True, timeout=120)
-                time.sleep(0.5)
-            finally:
-                d.terminate()
-                dout, derr = d.communicate(timeout=15)
-            reps = [json.loads(l.split(" ", 1)[1]) for l in dout.splitlines() if l.startswith("call-report ")]
+            # Calls through Kamailio between an exphone registered over WSS and one over TLS. The
+            # callee (1001, auto-answer daemon) is reached over its registration flow (Kamailio's
+            # received/alias handling); the caller's INVITE carries Via SIP/2.0/WSS when it is on WSS.
+            regs = {"wss": f"sip:127.0.0.1:{kam.wss_port};transport=wss", "tls": f"sips:127.0.0.1:{kam.tls_port}"}
 
-            def call():
+            def call_body(user, transport):
+                return (config(kam, user=user, registrar=regs[transport], tls={"ca_files": [ca]}) +
+                        '[phone]\nsrtp = "mandatory"\n')
+
+            def run_call(callee_transport, caller_transport):
+                ctl = os.path.join(tmp, f"d1001-{callee_transport}.sock")
+                dpath = write(os.path.join(tmp, f"d1001-{callee_transport}.toml"),
+                              call_body("1001", callee_transport).replace(
+                                  "[phone]\n", f'[phone]\nauto_answer = true\nauto_answer_from = ["1002"]\n'
+                                               f'control_socket = "{ctl}"\n', 1))
+                kam.unregister("1001")
+                d = subprocess.Popen([EXPHONE, "run", "--config", dpath, "--send-tone", "440", "--expect-tone", "1000"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                try:
+                    assert kam.wait_registered("1001", timeout=15), f"exphone over {callee_transport} did not register"
+                    cpath = write(os.path.join(tmp, f"c1002-{caller_transport}.toml"), call_body("1002", caller_transport))
+                    p = subprocess.run([EXPHONE, "call", "--config", cpath, "1001", "--duration", "2", "--json"],
+                                       capture_output=True, text=True, timeout=120)
+                    time.sleep(0.5)
+                finally:
+                    d.terminate()
+                    dout, derr = d.communicate(timeout=15)
+                reps = [json.loads(l.split(" ", 1)[1]) for l in dout.splitlines() if l.startswith("call-report ")]
                 assert p.returncode == 0, (p.stdout, p.stderr[-3000:], derr[-3000:])
-                rep = json.loads(p.stdout)
-                assert rep["answered"] and rep["signaling"]["transport"] == "tls", rep
-                assert rep["media"]["srtp"] and rep["media"]["srtp_auth_failures"] == 0, rep["media"]
-                assert rep["media"]["heard_tone_ratio"] > 0.8, rep["media"]
-                assert rep["secure"], rep
-                assert len(reps) == 1, (dout, derr[-3000:])
-                inc = reps[0]
-                assert inc["direction"] == "incoming", inc
-                assert inc["signaling"]["transport"] == "wss", inc["signaling"]
-                assert inc["signaling"]["tls"]["verified"], inc["signaling"]
-                assert inc["media"]["srtp"] and inc["media"]["heard_tone_ratio"] > 0.8, inc["media"]
-                assert inc["secure"], inc
-            r.check("exphone/TLS -> Kamailio -> exphone/WSS: call answered over the WSS flow, SRTP both ways, padlock",
-                    call)
+                for rep, transport in ((json.loads(p.stdout), caller_transport), (reps[0] if reps else None, callee_transport)):
+                    assert rep is not None, (dout, derr[-3000:])
+                    assert rep["answered"] and rep["signaling"]["transport"] == transport, rep
+                    assert rep["signaling"]["tls"]["verified"], rep["signaling"]
+                    m = rep["media"]
+                    assert m["srtp"] and m["srtp_auth_failures"] == 0 and m["heard_tone_ratio"] > 0.8, m
+                    assert rep["secure"], rep
+                assert reps[0]["direction"] == "incoming", reps[0]
+
+            r.check("exphone/TLS -> Kamailio -> exphone/WSS: INVITE over the WSS flow, SRTP both ways, padlock",
+                    lambda: run_call("wss", "tls"))
+            r.check("exphone/WSS -> Kamailio -> exphone/TLS: call placed over WSS, SRTP both ways, padlock",
+                    lambda: run_call("tls", "wss"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     r.finish()
