@@ -205,6 +205,15 @@ class Auditor {
       add("emergency-fallback-none", Severity::kInfo, "emergency.fallback",
           "fallback = \"none\": only the first of the emergency targets is ever called",
           "fallback = \"next-target\" to walk the list");
+    for (std::size_t i = 0; i < c.paging.groups.size(); ++i) {  // docs/paging.md
+      const auto& g = c.paging.groups[i];
+      if (g.secure) continue;
+      const bool urgent = g.priority != phone::PagePriority::kNormal;
+      add("paging-plain-rtp", urgent ? Severity::kError : Severity::kWarning, "paging.group[" + std::to_string(i) + "].secure",
+          "paging group " + g.name + " takes plain RTP: anyone on the network can inject a page or replay an old one" +
+              (urgent ? " (" + std::string(phone::page_priority_name(g.priority)) + " priority: it interrupts pages and holds calls)" : ""),
+          "secure = true with a group key (exphone page keygen) on every sender and receiver");
+    }
     if (c.auto_answer && c.auto_answer_unauthenticated)
       add("auto-answer-unauthenticated", Severity::kError, "phone.auto_answer_unauthenticated",
           "auto-answer takes callers that did not arrive over verified TLS: anyone who can send a UDP packet from an "

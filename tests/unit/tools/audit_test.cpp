@@ -252,6 +252,13 @@ TEST_F(AuditTest, EmergencyFallback) {
   expect(run(em + "fallback = \"none\"\n"), "emergency-fallback-none", Severity::kInfo, 18);
 }
 
+TEST_F(AuditTest, PlainRtpPaging) {
+  std::string pg = good() + "\n[[paging.group]]\naddress = \"239.255.1.1:5004\"\nsecure = false\n";  // lines 16-18
+  expect(run(pg), "paging-plain-rtp", Severity::kWarning, 18);
+  expect(run(pg + "priority = \"emergency\"\n"), "paging-plain-rtp", Severity::kError, 18);
+  EXPECT_EQ(find(run(good()), "paging-plain-rtp"), nullptr);
+}
+
 TEST_F(AuditTest, PasswordsInAReadableFile) {
   expect(run(good(), advise::Network::kCloud, 0644), "password-file-readable", Severity::kError, 0);
   expect(run(good(), advise::Network::kCloud, 0640), "password-file-readable", Severity::kError, 0);
