@@ -218,6 +218,17 @@ void RtpStream::on_packet(std::size_t n) {
     ++stats_.malformed;  // larger than any audio packet: dropped, not truncated
     return;
   }
+  // RFC 7983 7: the first byte tells STUN (0..3) and DTLS (20..63) from RTP/RTCP (128..191).
+  if (n > 0 && (rx_[0] < 4 || (rx_[0] >= 20 && rx_[0] <= 63))) {
+    const auto& handler = rx_[0] < 4 ? on_stun_ : on_dtls_;
+    if (handler) handler(std::span<const std::uint8_t>(rx_.data(), n), sender_);
+    else ++stats_.malformed;
+    return;
+  }
+  if (require_srtp_ && !receive_srtp_) {  // DTLS-SRTP keys not there yet: cannot authenticate it
+    ++stats_.early_dropped;
+    return;
+  }
   // RFC 5761 4: RTCP packet types 192..223 sit where RTP payload types 64..95 would be.
   if (looks_like_rtcp({rx_.data(), n})) {
     on_rtcp(rx_.data(), n, sender_);
@@ -276,6 +287,10 @@ void RtpStream::on_packet(std::size_t n) {
 }
 
 void RtpStream::on_rtcp(std::uint8_t* data, std::size_t n, const udp::endpoint& from) {
+  if (require_srtp_ && !receive_srtp_) {
+    ++stats_.early_dropped;
+    return;
+  }
   std::size_t len = n;
   if (receive_srtp_) {
     Status s = receive_srtp_->unprotect_rtcp(data, len);
@@ -356,7 +371,7 @@ void RtpStream::stop() {
 }
 
 void RtpStream::send_rtp(const RtpHeader& h, std::span<const std::uint8_t> payload) {
-  if (!remote_) return;
+  if (!remote_ || (require_srtp_ && !send_srtp_)) return;
   packet_.resize(kRtpFixedHeaderSize + payload.size() + kSrtpTrailerSpace);
   auto written = write_rtp(h, payload, packet_);
   if (!written) return;
@@ -425,7 +440,7 @@ void RtpStream::schedule_rtcp(bool first) {
 
 void RtpStream::send_report(bool bye, const std::string& reason) {
   auto to = rtcp_destination();
-  if (!to) return;
+  if (!to || (require_srtp_ && !send_srtp_)) return;
   RtcpReportParts parts;
   parts.ssrc = ssrc_;
   parts.cname = config_.cname;
@@ -462,6 +477,11 @@ void RtpStream::send_report(bool bye, const std::string& reason) {
 
 void RtpStream::send_bye(const std::string& reason) {
   send_report(true, reason.substr(0, 255));
+}
+
+void RtpStream::send_datagram(std::span<const std::uint8_t> datagram, const udp::endpoint& to) {
+  boost::system::error_code ec;
+  socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0, ec);  // best effort, like RTP
 }
 
 // ---- multicast (paging) ---------------------------------------------------------------------

@@ -128,6 +128,19 @@ class RtpStream {
   void clear_remote_bye() { stats_.remote_bye = false; }
   void on_digit(DigitHandler handler) { on_digit_ = std::move(handler); }
 
+  // RFC 7983 demultiplexing of the RTP socket: STUN (first byte 0..3) and DTLS (20..63) go to
+  // these handlers instead of the RTP path (dropped as malformed when there is none), so ICE and
+  // the DTLS-SRTP handshake share the media port (RFC 5764 5.1.2).
+  using DatagramHandler = std::function<void(std::span<const std::uint8_t>, const boost::asio::ip::udp::endpoint&)>;
+  void on_stun(DatagramHandler handler) { on_stun_ = std::move(handler); }
+  void on_dtls(DatagramHandler handler) { on_dtls_ = std::move(handler); }
+  // One datagram from the RTP socket (a STUN answer, a DTLS record).
+  void send_datagram(std::span<const std::uint8_t> datagram, const boost::asio::ip::udp::endpoint& to);
+  const std::optional<boost::asio::ip::udp::endpoint>& remote() const { return remote_; }
+  // DTLS-SRTP: until set_srtp() brings the keys the handshake exported, nothing is sent and what
+  // arrives is dropped (early_dropped): never a packet in clear on a stream meant to be SRTP.
+  void set_require_srtp(bool on) { require_srtp_ = on; }
+
   void start(Source source);  // sends a frame every ptime until stop()
   void stop();                // stops sending (hold or hang-up); reception goes on
   // Sends an RTCP BYE (RFC 3550 6.6) now, with a last report. For hang-up, before destruction.
@@ -184,6 +197,9 @@ class RtpStream {
   Source source_fn_;
   Sink sink_;
   DigitHandler on_digit_;
+  DatagramHandler on_stun_;
+  DatagramHandler on_dtls_;
+  bool require_srtp_ = false;
   std::uint16_t local_port_ = 0;
   std::uint16_t sequence_;
   std::uint32_t timestamp_;

@@ -23,7 +23,8 @@ using sip::Message;
 using namespace std::chrono_literals;
 
 bool CallReport::secure() const {
-  return (transport == "tls" || transport == "wss") && tls && tls->verified && srtp && stats.srtp_auth_failures == 0 &&
+  return (transport == "tls" || transport == "wss") && tls && tls->verified && srtp &&
+         (!dtls || dtls->peer_fingerprint_verified) && stats.srtp_auth_failures == 0 &&
          stats.packets_received > 0 && stats.packets_sent > 0;
 }
 
@@ -123,7 +124,95 @@ Status Call::open_media(const std::string& local_ip) {
   auto rtp = media::RtpStream::open(env_.io, c);
   if (!rtp) return rtp.error();
   rtp_ = std::move(*rtp);
+  if (settings_.dtls_identity && settings_.media.key_exchange != ua::KeyExchange::kSdes &&
+      settings_.media.srtp != ua::SrtpPolicy::kOff) {
+    // ICE checks and DTLS records may arrive before the answer does (the peer acts on our offer
+    // at once): answer the checks, keep the records until our DTLS role is known.
+    ice_.emplace(media::IceCredentials::generate());
+    rtp_->on_stun([this](std::span<const std::uint8_t> d, const asio::ip::udp::endpoint& from) {
+      auto o = ice_->on_stun(d, from);
+      if (!o.response.empty()) rtp_->send_datagram(o.response, from);
+      if (!o.valid) return;
+      // RFC 8445 8.2 (lite): the nominated pair carries the media from now on.
+      if ((o.nominated || !rtp_->remote()) && audio_ && audio_->dtls) {
+        rtp_->set_remote(*ice_->selected());
+        report_.ice_selected = net::Endpoint{from.address(), from.port()}.to_string();
+      }
+      if (dtls_ && !dtls_->complete()) dtls_->start();  // a DTLS client waits for a working path
+    });
+    rtp_->on_dtls([this](std::span<const std::uint8_t> d, const asio::ip::udp::endpoint&) {
+      if (dtls_) dtls_->on_datagram(d);
+      else if (early_dtls_.size() < 8) early_dtls_.emplace_back(d.begin(), d.end());
+    });
+  }
   return Ok{};
+}
+
+ua::LocalMedia Call::local_media() const {
+  ua::LocalMedia l;
+  l.address = local_ip_;
+  l.port = rtp_->local_port();
+  if (ice_) {
+    l.dtls_fingerprint = settings_.dtls_identity->fingerprint_sha256();
+    l.ice_ufrag = ice_->local().ufrag;
+    l.ice_pwd = ice_->local().pwd;
+  }
+  return l;
+}
+
+void Call::send_dtls(std::span<const std::uint8_t> datagram) {
+  if (const auto& to = rtp_->remote()) rtp_->send_datagram(datagram, *to);
+}
+
+// DTLS-SRTP (RFC 5763 5, RFC 5764 4): the handshake on the media port; SRTP starts with the keys
+// it exports, nothing is sent before (RtpStream::set_require_srtp).
+Status Call::start_dtls(const ua::NegotiatedAudio& a) {
+  report_.key_exchange = "dtls";
+  report_.dtls = CallReport::Dtls{a.dtls->we_are_client ? "client" : "server", false, net::uses_tls(flow_->protocol())};
+  if (!a.remote_ice_ufrag.empty()) ice_->set_remote(a.remote_ice_ufrag, a.remote_ice_pwd);
+  if (dtls_) {  // a re-INVITE: the association stays (RFC 5763 6.7 allows keeping it)
+    dtls_->set_remote_fingerprint(a.dtls->remote_fingerprint.bytes);
+    return Ok{};
+  }
+  rtp_->set_require_srtp(true);
+  std::weak_ptr<bool> alive = alive_;
+  auto t = media::DtlsSrtpTransport::create(
+      env_.io, settings_.dtls_identity, a.dtls->we_are_client ? media::DtlsRole::kClient : media::DtlsRole::kServer,
+      [this, alive](std::span<const std::uint8_t> d) {
+        if (!alive.expired()) send_dtls(d);
+      },
+      [this, alive](Result<media::DtlsSrtpKeys> k) {
+        if (alive.expired()) return;
+        asio::post(env_.io, [this, alive, k = std::move(k)]() mutable {
+          if (!alive.expired()) on_dtls_done(std::move(k));
+        });
+      });
+  if (!t) return t.error();
+  dtls_ = std::move(*t);
+  dtls_->set_remote_fingerprint(a.dtls->remote_fingerprint.bytes);
+  // A client sends its ClientHello once the path is known: at once without ICE, after the
+  // peer's first authenticated check with it.
+  if (a.remote_ice_ufrag.empty() || ice_->selected()) dtls_->start();
+  for (auto& d : early_dtls_) dtls_->on_datagram(d);
+  early_dtls_.clear();
+  return Ok{};
+}
+
+void Call::on_dtls_done(Result<media::DtlsSrtpKeys> keys) {
+  if (finished_) return;
+  if (!keys) {
+    report_.error = keys.error();  // dtls-fingerprint-mismatch, dtls-timeout, ...
+    report_.ended_by = "error";
+    return send_bye();
+  }
+  if (Status s = rtp_->set_srtp(keys->send, keys->receive); !s) {
+    report_.error = s.error();
+    report_.ended_by = "error";
+    return send_bye();
+  }
+  report_.srtp = true;
+  report_.suite = std::string(media::srtp_suite_name(keys->send.suite));
+  report_.dtls->peer_fingerprint_verified = dtls_->fingerprint_verified();
 }
 
 // What an offer/answer settled goes into the stream: codec, keys (RFC 4568: each side's own key
@@ -131,7 +220,14 @@ Status Call::open_media(const std::string& local_ip) {
 Status Call::apply_media(const ua::NegotiatedAudio& a) {
   report_.codec = a.codec.name;
   if (Status s = rtp_->set_codec(a.codec.name, a.codec.payload_type, a.dtmf_pt); !s) return s;
-  if (a.srtp) {
+  if (a.rtcp_mux) rtp_->set_rtcp_mux(true);  // RFC 5761 5.1.1: both sides said so
+  if (a.dtls) {
+    if (!dtls_ && report_.srtp)  // SDES before: a re-INVITE may not switch keys under the call
+      return make_error("srtp-downgrade", "the peer tried to switch the call from SDES to DTLS-SRTP");
+    if (Status s = start_dtls(a); !s) return s;
+  } else if (dtls_) {
+    return make_error("srtp-downgrade", "the peer tried to continue a DTLS-SRTP call without DTLS");
+  } else if (a.srtp) {
     auto tx = media_key(a.srtp->suite, a.srtp->local_key_salt);
     if (!tx) return tx.error();
     auto rx = media_key(a.srtp->suite, a.srtp->remote_key_salt);
@@ -150,7 +246,9 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(a.remote_address, ec);
   if (ec) return make_error("sdp-bad-connection", "media address " + a.remote_address + " is not an IP address");
-  rtp_->set_remote(asio::ip::udp::endpoint(addr, a.remote_port));
+  // With ICE the nominated pair wins over the SDP's address (RFC 8445 12).
+  if (ice_ && ice_->nominated()) rtp_->set_remote(*ice_->selected());
+  else rtp_->set_remote(asio::ip::udp::endpoint(addr, a.remote_port));
   report_.remote_rtp = net::Endpoint{addr, a.remote_port}.to_string();
   report_.local_rtp = net::Endpoint{asio::ip::make_address(local_ip_, ec), rtp_->local_port()}.to_string();
   if (a.srtp && !settings_.srtp_keylog_file.empty()) log_srtp_keys(a);
@@ -400,13 +498,11 @@ void Call::on_invite_response(const Message& r) {
 
 Result<ua::PendingOffer> Call::new_offer() const {
   // SDES keys only travel over TLS (the first hop; sips: asks every later hop to keep it so)
-  return ua::make_offer(settings_.media, ua::LocalMedia{local_ip_, rtp_->local_port()},
-                        net::uses_tls(flow_->protocol()), session_id());
+  return ua::make_offer(settings_.media, local_media(), net::uses_tls(flow_->protocol()), session_id());
 }
 
 Result<ua::AnswerResult> Call::new_answer(const sdp::Session& offer, int* status) const {
-  return ua::answer_offer(settings_.media, offer, ua::LocalMedia{local_ip_, rtp_->local_port()},
-                          net::uses_tls(flow_->protocol()), session_id(), status);
+  return ua::answer_offer(settings_.media, offer, local_media(), net::uses_tls(flow_->protocol()), session_id(), status);
 }
 
 void Call::send_ack(std::uint32_t cseq) {
@@ -873,6 +969,7 @@ void Call::finish(std::string ended_by, std::optional<Error> e) {
     rtp_->stop();
     if (audio_) rtp_->send_bye();  // RFC 3550 6.6
   }
+  if (dtls_) dtls_->close();  // close_notify
   report();
   if (rtp_ && !settings_.record_wav.empty() && !rtp_->recording().empty()) {
     if (Status s = media::write_wav(settings_.record_wav, rtp_->recording(), rtp_->recording_rate()); !s && !report_.error)

@@ -23,6 +23,8 @@
 #include <string>
 
 #include "core/result.h"
+#include "media/dtls_srtp.h"
+#include "media/ice_lite.h"
 #include "media/rtp_stream.h"
 #include "media/sound_device.h"
 #include "media/tone.h"
@@ -53,8 +55,18 @@ struct CallReport {
   std::optional<net::tls::TlsPeerInfo> tls;
   std::string codec;
   bool srtp = false;
-  std::string key_exchange;  // "sdes" or "none"
+  std::string key_exchange;  // "sdes", "dtls" or "none"
   std::string suite;
+  // DTLS-SRTP (RFC 5763): our role, and whether the peer's certificate matched the a=fingerprint
+  // of its SDP. The fingerprint only authenticates the peer when that SDP came over TLS/WSS
+  // (fingerprint_over_tls); over UDP/TCP anyone on the path could have replaced it.
+  struct Dtls {
+    std::string role;  // "client" (a=setup:active) or "server"
+    bool peer_fingerprint_verified = false;
+    bool fingerprint_over_tls = false;
+  };
+  std::optional<Dtls> dtls;
+  std::string ice_selected;  // ICE-lite: the remote address the peer nominated ("" = no ICE)
   media::RtpStreamStats stats;
   double heard_tone_ratio = 0;  // energy share of the expected far-end tone in what we received
   std::string dtmf_received;    // RFC 4733 digits the peer sent
@@ -78,6 +90,8 @@ struct CallSettings {
   bool echo = false;        // send back what we hear (a line test for the far end)
   bool beep = false;        // a short beep on the speaker when the call connects (intercom)
   std::string srtp_keylog_file;  // diagnostics: SRTP keys appended here (docs/diagnostics.md)
+  // The device's DTLS certificate; without it no DTLS-SRTP is offered or accepted.
+  std::shared_ptr<media::DtlsIdentity> dtls_identity;
 };
 
 // How an outgoing call leaves the phone.
@@ -155,6 +169,10 @@ class Call {
   Result<media::RtpStream::Source> make_source();
   void log_srtp_keys(const ua::NegotiatedAudio& a);
   Status open_media(const std::string& local_ip);
+  ua::LocalMedia local_media() const;
+  Status start_dtls(const ua::NegotiatedAudio& a);
+  void on_dtls_done(Result<media::DtlsSrtpKeys> keys);
+  void send_dtls(std::span<const std::uint8_t> datagram);
   std::string via() const;
   std::string contact() const;
   txn::Channel channel() const;
@@ -173,6 +191,9 @@ class Call {
   net::FlowPtr flow_;
   std::optional<ua::DigestSession> digest_;
   std::unique_ptr<media::RtpStream> rtp_;
+  std::optional<media::IceLiteAgent> ice_;               // with DTLS-SRTP (WebRTC peers)
+  std::unique_ptr<media::DtlsSrtpTransport> dtls_;
+  std::vector<std::vector<std::uint8_t>> early_dtls_;    // records before the answer told our role
   std::optional<media::ToneMeter> tone_meter_;  // heard_tone_ratio, updated incrementally
   std::unique_ptr<media::SoundDevice> speaker_, microphone_;
   std::shared_ptr<std::deque<std::int16_t>> echo_;

@@ -214,7 +214,8 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
   const std::string sec = "phone";
   if (auto e = r.only(t, sec, {"user", "srtp", "allow_sdes_over_insecure_transport", "auto_answer", "allow_peers",
                                 "control_socket", "instance_id", "announcement", "record_dir", "codecs", "audio_device", "echo",
-                                "answer_beep", "auto_answer_from", "auto_answer_unauthenticated"}))
+                                "answer_beep", "auto_answer_from", "auto_answer_unauthenticated", "key_exchange",
+                                "dtls_certificate"}))
     return e;
   if (auto e = r.str(t, "user", c.phone_user, sec)) return e;
   std::string srtp;
@@ -224,6 +225,13 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
   else if (srtp == "mandatory") c.media.srtp = ua::SrtpPolicy::kMandatory;
   else return r.error(t.get("srtp"), "phone.srtp must be \"off\", \"optional\" or \"mandatory\"");
   if (auto e = r.boolean(t, "allow_sdes_over_insecure_transport", c.media.allow_sdes_over_insecure_transport, sec)) return e;
+  std::string kx;
+  if (auto e = r.str(t, "key_exchange", kx, sec)) return e;
+  if (kx == "sdes") c.media.key_exchange = ua::KeyExchange::kSdes;
+  else if (kx == "dtls") c.media.key_exchange = ua::KeyExchange::kDtls;
+  else if (kx == "auto" || kx.empty()) c.media.key_exchange = ua::KeyExchange::kAuto;
+  else return r.error(t.get("key_exchange"), "phone.key_exchange must be \"sdes\", \"dtls\" or \"auto\"");
+  if (auto e = r.path(t, "dtls_certificate", c.dtls_certificate, sec)) return e;
   if (auto e = r.boolean(t, "auto_answer", c.auto_answer, sec)) return e;
   if (auto e = r.str(t, "instance_id", c.instance_id, sec)) return e;
   if (!c.instance_id.empty()) {

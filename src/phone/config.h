@@ -28,7 +28,10 @@ struct Config {
   bool require_client_cert = false;      // the TLS listener demands a client certificate (mTLS)
   // [phone]
   std::string phone_user = "exphone";    // user part of our address on peer-to-peer calls
-  ua::MediaPolicy media;                 // srtp policy, allow_sdes_over_insecure_transport
+  ua::MediaPolicy media;                 // srtp policy, key_exchange, allow_sdes_over_insecure_transport
+  // DTLS-SRTP certificate of the device (key + certificate, PEM, 0600), created on first use and
+  // kept; "" = a fresh one per start (the fingerprint then changes at every restart).
+  std::string dtls_certificate;
   bool auto_answer = false;              // intercom mode: answer calls at once (see below)
   // Who is auto-answered: the caller must be allowlisted (address in allow_peers, or From user /
   // user@host in auto_answer_from) AND have arrived authenticated (the registrar's TLS flow, or a

@@ -22,6 +22,12 @@ Phone::Phone(CallEnv env, net::DnsResolver& dns, const Config& config)
   settings_.echo = config_.echo;
   settings_.beep = config_.answer_beep;
   settings_.srtp_keylog_file = config_.srtp_keylog_file;
+  if (config_.media.srtp != ua::SrtpPolicy::kOff && config_.media.key_exchange != ua::KeyExchange::kSdes) {
+    auto id = config_.dtls_certificate.empty() ? media::DtlsIdentity::generate()
+                                               : media::DtlsIdentity::load_or_create(config_.dtls_certificate);
+    if (id) settings_.dtls_identity = *id;
+    else dtls_problem_ = id.error().message;  // no DTLS-SRTP: offers fall back to SDES (warnings())
+  }
   for (const auto& a : config_.accounts) {
     auto c = std::make_unique<ua::RegistrationClient>(env_.io, env_.transport, env_.txns, dns_, a);
     auto* raw = c.get();
@@ -306,6 +312,7 @@ Status Phone::send_dtmf(const std::string& call_id, const std::string& digits) {
 
 std::vector<std::string> Phone::warnings() const {
   std::vector<std::string> w;
+  if (!dtls_problem_.empty()) w.push_back("DTLS-SRTP is unavailable: " + dtls_problem_);
   if (!config_.srtp_keylog_file.empty())
     w.push_back("SRTP key logging is on (" + config_.srtp_keylog_file + "): captured calls can be decrypted");
   if (!config_.transport.tls.keylog_file.empty())

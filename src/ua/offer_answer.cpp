@@ -94,12 +94,157 @@ Status usable_key(const sdp::Crypto& c) {
   return Ok{};
 }
 
+// RFC 8445 5.1.2.1: a host candidate's priority (type preference 126, local preference 65535,
+// component 1).
+constexpr std::uint32_t kHostPriority = (126u << 24) | (65535u << 8) | 255u;
+
+bool wants_dtls(const MediaPolicy& p, const LocalMedia& local) {
+  return p.srtp != SrtpPolicy::kOff && p.key_exchange != KeyExchange::kSdes && !local.dtls_fingerprint.empty();
+}
+
+// The a=fingerprint authenticates the DTLS peer only when the SDP is integrity-protected (RFC
+// 5763 8: TLS here). Without TLS, DTLS-SRTP still hides the audio from passive listeners but a
+// man in the middle can swap fingerprints: good enough for "optional" (better than RTP), not for
+// "mandatory", which promises authenticated keys (unless the lab override is set).
+bool dtls_allowed(const MediaPolicy& p, bool signaling_secure) {
+  return signaling_secure || p.srtp != SrtpPolicy::kMandatory || p.allow_sdes_over_insecure_transport;
+}
+
+Error dtls_insecure() {
+  return make_error("dtls-over-insecure-transport",
+                    "SRTP is mandatory but the DTLS fingerprint would travel without TLS, where anyone on the path "
+                    "could replace it (use a sips:/TLS or WSS account)");
+}
+
+// DTLS-SRTP attributes (RFC 5763 5, RFC 8842), rtcp-mux (RFC 5761, required by WebRTC, RFC 8829)
+// and our ICE-lite host candidate (RFC 8839 5.1, 5.4) on one m= section.
+void add_dtls(sdp::Session& s, sdp::MediaDescription& m, const LocalMedia& local, sdp::Setup setup,
+              bool ice, std::optional<std::string> mid) {
+  sdp::Fingerprint f{sdp::HashFunction::kSha256, "sha-256", local.dtls_fingerprint};
+  m.attributes.push_back({"fingerprint", sdp::to_string(f)});
+  m.attributes.push_back({"setup", std::string(sdp::to_string(setup))});
+  m.attributes.push_back({"rtcp-mux", std::nullopt});
+  if (mid) {
+    // RFC 8843: one m= section in its own BUNDLE group, so max-bundle peers accept it.
+    s.attributes.push_back({"group", "BUNDLE " + *mid});
+    m.attributes.push_back({"mid", *mid});
+  }
+  if (ice && !local.ice_ufrag.empty()) {
+    s.attributes.push_back({"ice-lite", std::nullopt});
+    m.attributes.push_back({"ice-ufrag", local.ice_ufrag});
+    m.attributes.push_back({"ice-pwd", local.ice_pwd});
+    sdp::Candidate c;
+    c.foundation = "1";
+    c.component = 1;
+    c.transport = "UDP";
+    c.priority = kHostPriority;
+    c.address = local.address;
+    c.port = local.port;
+    c.type = "host";
+    m.attributes.push_back({"candidate", sdp::to_string(c)});
+    m.attributes.push_back({"end-of-candidates", std::nullopt});  // RFC 8840: no trickle from us
+  }
+}
+
+// The peer's ICE credentials, when its section has them and it runs full ICE. Two lite agents
+// never check each other (RFC 8445 6.1.1, 2.5): media then simply uses the SDP's addresses.
+void take_ice(const sdp::Session& s, const sdp::MediaDescription& m, NegotiatedAudio& out) {
+  if (s.ice_lite()) return;
+  auto u = m.ice_ufrag(s);
+  auto p = m.ice_pwd(s);
+  if (u.ok() && *u && p.ok() && *p) {
+    out.remote_ice_ufrag = **u;
+    out.remote_ice_pwd = **p;
+  }
+}
+
+// The peer's a=fingerprint, which must be SHA-256 (the hash our DTLS code checks; WebRTC peers
+// and baresip use it).
+Result<sdp::Fingerprint> peer_fingerprint(const sdp::Session& s, const sdp::MediaDescription& m) {
+  auto fp = m.fingerprint(s);
+  if (!fp) return fp.error();
+  if (!*fp) return make_error("dtls-no-fingerprint", "DTLS-SRTP without an a=fingerprint (RFC 5763 5)");
+  if ((*fp)->hash != sdp::HashFunction::kSha256)
+    return make_error("dtls-fingerprint-unsupported-hash",
+                      "the peer's a=fingerprint uses " + (*fp)->hash_name + "; only sha-256 is checked");
+  return **fp;
+}
+
+// The answer's m= section: same profile as offered (RFC 3264 section 6), the chosen codec,
+// telephone-event when shared, ptime, our direction.
+sdp::MediaDescription answer_media(const MediaPolicy& policy, const NegotiatedAudio& audio, const LocalMedia& local,
+                                   const std::string& proto) {
+  sdp::MediaDescription a;
+  a.media = "audio";
+  a.port = local.port;
+  a.proto = proto;
+  add_codec(a, audio.codec);
+  if (audio.dtmf_pt) {
+    for (const auto& c : policy.codecs)
+      if (text::iequals(c.name, "telephone-event")) {
+        AudioCodec te = c;
+        te.payload_type = *audio.dtmf_pt;
+        add_codec(a, te);
+      }
+  }
+  a.attributes.push_back({"ptime", "20"});
+  a.attributes.push_back({std::string(sdp::to_string(audio.direction)), std::nullopt});
+  return a;
+}
+
+// Answers an offer with DTLS-SRTP (RFC 5763 5, RFC 8842 5.2).
+Result<AnswerResult> answer_dtls(const MediaPolicy& policy, const sdp::Session& offer, const sdp::MediaDescription& m,
+                                 const sdp::Connection& conn, const LocalMedia& local,
+                                 const std::pair<AudioCodec, std::optional<std::uint8_t>>& codecs,
+                                 std::uint64_t session_id) {
+  auto fp = peer_fingerprint(offer, m);
+  if (!fp) return fp.error();
+  auto setup = m.setup(offer);
+  if (!setup) return setup.error();
+  // The offerer's role decides ours: actpass -> we take active (the SHOULD of RFC 5763 5);
+  // active -> passive; passive -> active. No a=setup means active (RFC 4145 4.1).
+  sdp::Setup theirs = setup->value_or(sdp::Setup::kActive);
+  if (theirs == sdp::Setup::kHoldConn) return make_error("dtls-holdconn", "a=setup:holdconn: no DTLS association");
+  const bool we_client = theirs != sdp::Setup::kActive;
+  AnswerResult out;
+  out.audio.codec = codecs.first;
+  out.audio.dtmf_pt = codecs.second;
+  out.audio.remote_address = conn.address;
+  out.audio.remote_port = m.port;
+  out.audio.direction = reverse(m.direction(offer));
+  out.audio.dtls = DtlsAgreement{we_client, *fp};
+  out.audio.rtcp_mux = m.rtcp_mux();
+  take_ice(offer, m, out.audio);
+  out.sdp = skeleton(local, session_id);
+  sdp::MediaDescription a = answer_media(policy, out.audio, local, m.proto);
+  const bool ice = !out.audio.remote_ice_ufrag.empty();
+  add_dtls(out.sdp, a, local, we_client ? sdp::Setup::kActive : sdp::Setup::kPassive, ice, m.mid());
+  if (!out.audio.rtcp_mux) {  // add_dtls offers it; an answer only keeps it when offered (RFC 5761 5.1.1)
+    std::erase_if(a.attributes, [](const sdp::Attribute& x) { return x.name == "rtcp-mux"; });
+  }
+  if (auto mid = m.mid(); mid) {
+    // Keep the BUNDLE group only if the offer had one (RFC 8843 7.3).
+    bool offered_group = false;
+    for (const auto* g : sdp::find_attributes(offer.attributes, "group"))
+      offered_group = offered_group || (g->value && g->value->rfind("BUNDLE", 0) == 0);
+    if (!offered_group) std::erase_if(out.sdp.attributes, [](const sdp::Attribute& x) { return x.name == "group"; });
+  }
+  out.sdp.media().push_back(std::move(a));
+  return out;
+}
+
 }  // namespace
 
 Result<PendingOffer> make_offer(const MediaPolicy& policy, const LocalMedia& local, bool signaling_secure,
                                 std::uint64_t session_id) {
-  bool sdes_allowed = signaling_secure || policy.allow_sdes_over_insecure_transport;
-  if (policy.srtp == SrtpPolicy::kMandatory && !sdes_allowed)
+  if (wants_dtls(policy, local) && policy.key_exchange == KeyExchange::kDtls && !dtls_allowed(policy, signaling_secure))
+    return dtls_insecure();
+  const bool dtls = wants_dtls(policy, local) && dtls_allowed(policy, signaling_secure);
+  const bool dtls_only = dtls && policy.key_exchange == KeyExchange::kDtls;
+  bool sdes_allowed = (signaling_secure || policy.allow_sdes_over_insecure_transport) && !dtls_only;
+  if (policy.srtp != SrtpPolicy::kOff && policy.key_exchange == KeyExchange::kDtls && !dtls)
+    return make_error("dtls-unavailable", "key_exchange is dtls but there is no DTLS certificate");
+  if (policy.srtp == SrtpPolicy::kMandatory && !sdes_allowed && !dtls)
     return make_error("sdes-over-insecure-transport",
                       "SRTP is mandatory but the SDP would travel without TLS: SDES would hand the key to anyone "
                       "on the wire (use a sips:/TLS account, or set allow_sdes_over_insecure_transport for a lab)");
@@ -108,7 +253,7 @@ Result<PendingOffer> make_offer(const MediaPolicy& policy, const LocalMedia& loc
   sdp::MediaDescription m;
   m.media = "audio";
   m.port = local.port;
-  m.proto = policy.srtp == SrtpPolicy::kMandatory ? "RTP/SAVP" : "RTP/AVP";
+  m.proto = dtls_only ? "UDP/TLS/RTP/SAVPF" : policy.srtp == SrtpPolicy::kMandatory ? "RTP/SAVP" : "RTP/AVP";
   for (const auto& c : policy.codecs) add_codec(m, c);
   m.attributes.push_back({"ptime", "20"});
   m.attributes.push_back({"sendrecv", std::nullopt});
@@ -122,6 +267,12 @@ Result<PendingOffer> make_offer(const MediaPolicy& policy, const LocalMedia& loc
       out.crypto.emplace_back(tag++, std::move(k));
     }
   }
+  if (dtls) {
+    // RFC 5763 5: the offerer says actpass and lets the answerer pick its DTLS role. ICE only in
+    // the WebRTC profile, where the peer requires it.
+    add_dtls(out.sdp, m, local, sdp::Setup::kActPass, dtls_only, dtls_only ? std::optional<std::string>("0") : std::nullopt);
+    out.dtls = true;
+  }
   out.sdp.media().push_back(std::move(m));
   return out;
 }
@@ -134,10 +285,40 @@ Result<AnswerResult> answer_offer(const MediaPolicy& policy, const sdp::Session&
   };
   const sdp::MediaDescription* m = first_audio(offer);
   if (!m || m->rejected()) return refuse(make_error("no-audio", "the offer has no audio stream"));
-  if (!m->is_rtp() || m->is_dtls_srtp())
-    return refuse(make_error("unsupported-profile", "media profile " + m->proto + " is not supported here"));
+  if (!m->is_rtp()) return refuse(make_error("unsupported-profile", "media profile " + m->proto + " is not supported here"));
   auto codecs = pick_codec(policy, *m);
   if (!codecs) return refuse(codecs.error());
+  const sdp::Connection* conn = m->connection(offer);
+  if (!conn) return refuse(make_error("sdp-no-connection", "the offer has no c= line"));
+
+  // DTLS-SRTP when the offer is the DTLS profile (RFC 5764 8), or carries a fingerprint and we
+  // are dtls-only, or (auto) carries a fingerprint and no SDES key we could use.
+  const bool offer_fp = [&] {
+    auto fp = m->fingerprint(offer);
+    return fp.ok() && fp->has_value();
+  }();
+  bool dtls_tentative = false;
+  bool use_dtls = false;
+  if (m->is_dtls_srtp()) {
+    if (policy.srtp == SrtpPolicy::kOff)
+      return refuse(make_error("srtp-disabled", "the offer requires DTLS-SRTP (" + m->proto + ") and SRTP is off"));
+    if (policy.key_exchange == KeyExchange::kSdes)
+      return refuse(make_error("dtls-not-enabled", "the offer uses DTLS-SRTP and this account's key_exchange is sdes"));
+    use_dtls = true;
+  } else if (policy.srtp != SrtpPolicy::kOff && policy.key_exchange == KeyExchange::kDtls) {
+    if (!offer_fp)
+      return refuse(make_error("dtls-required", "key_exchange is dtls and the offer has no DTLS-SRTP (an SDES-only peer)"));
+    use_dtls = true;
+  } else if (wants_dtls(policy, local) && offer_fp) {
+    use_dtls = true;  // tentatively: SDES wins below when the offer has a usable key
+    dtls_tentative = true;
+  }
+  if (use_dtls && !dtls_allowed(policy, signaling_secure)) {
+    if (!dtls_tentative) return refuse(dtls_insecure());
+    use_dtls = false;  // auto: fall through to SDES / RTP, which refuse or degrade as before
+  }
+  if (use_dtls && local.dtls_fingerprint.empty())
+    return refuse(make_error("dtls-unavailable", "DTLS-SRTP offered but this phone has no DTLS certificate"));
 
   bool sdes_allowed = signaling_secure || policy.allow_sdes_over_insecure_transport;
   bool peer_requires_srtp = m->is_srtp();
@@ -161,6 +342,13 @@ Result<AnswerResult> answer_offer(const MediaPolicy& policy, const sdp::Session&
     }
     if (chosen) break;
   }
+  if (use_dtls && dtls_tentative && chosen && (signaling_secure || policy.allow_sdes_over_insecure_transport))
+    use_dtls = false;  // auto, both offered: the SDES key over TLS needs no handshake
+  if (use_dtls) {
+    auto r = answer_dtls(policy, offer, *m, *conn, local, *codecs, session_id);
+    if (!r && status_on_error) *status_on_error = 488;
+    return r;
+  }
   bool use_srtp = policy.srtp != SrtpPolicy::kOff && chosen.has_value();
   if (use_srtp && !sdes_allowed) {
     if (policy.srtp == SrtpPolicy::kMandatory || peer_requires_srtp)
@@ -179,28 +367,12 @@ Result<AnswerResult> answer_offer(const MediaPolicy& policy, const sdp::Session&
   AnswerResult out;
   out.audio.codec = codecs->first;
   out.audio.dtmf_pt = codecs->second;
-  const sdp::Connection* conn = m->connection(offer);
-  if (!conn) return refuse(make_error("sdp-no-connection", "the offer has no c= line"));
   out.audio.remote_address = conn->address;
   out.audio.remote_port = m->port;
   out.audio.direction = reverse(m->direction(offer));
 
   out.sdp = skeleton(local, session_id);
-  sdp::MediaDescription a;
-  a.media = "audio";
-  a.port = local.port;
-  a.proto = m->proto;  // same profile as offered (RFC 3264 section 6)
-  add_codec(a, out.audio.codec);
-  if (out.audio.dtmf_pt) {
-    for (const auto& c : policy.codecs)
-      if (text::iequals(c.name, "telephone-event")) {
-        AudioCodec te = c;
-        te.payload_type = *out.audio.dtmf_pt;
-        add_codec(a, te);
-      }
-  }
-  a.attributes.push_back({"ptime", "20"});
-  a.attributes.push_back({std::string(sdp::to_string(out.audio.direction)), std::nullopt});
+  sdp::MediaDescription a = answer_media(policy, out.audio, local, m->proto);
   if (use_srtp) {
     SrtpKeys k;
     k.suite = chosen->suite;
@@ -226,6 +398,22 @@ Result<NegotiatedAudio> process_answer(const MediaPolicy& policy, const PendingO
   out.remote_address = conn->address;
   out.remote_port = m->port;
   out.direction = reverse(m->direction(answer));
+  take_ice(answer, *m, out);
+  out.rtcp_mux = offer.dtls && m->rtcp_mux();
+  if (offer.dtls && (m->is_dtls_srtp() || (m->cryptos().empty() && m->fingerprint(answer).ok() &&
+                                           m->fingerprint(answer)->has_value()))) {
+    auto fp = peer_fingerprint(answer, *m);
+    if (!fp) return fp.error();
+    auto setup = m->setup(answer);
+    if (!setup) return setup.error();
+    // RFC 4145 4.1 / RFC 5763 5: the answerer picks active or passive; absent means active.
+    sdp::Setup theirs = setup->value_or(sdp::Setup::kActive);
+    if (theirs == sdp::Setup::kActPass || theirs == sdp::Setup::kHoldConn)
+      return make_error("sdp-bad-setup", "an answer's a=setup must be active or passive (RFC 5763 5)");
+    out.dtls = DtlsAgreement{theirs == sdp::Setup::kPassive, *fp};
+    return out;
+  }
+  if (m->is_dtls_srtp()) return make_error("dtls-not-offered", "the answer uses DTLS-SRTP, which we did not offer");
   auto cryptos = m->cryptos();
   if (cryptos.size() > 1) return make_error("sdp-crypto-bad-answer", "an answer carries exactly one a=crypto (RFC 4568 section 7.1.2)");
   if (cryptos.size() == 1) {

@@ -21,6 +21,14 @@ namespace exphone::ua {
 
 enum class SrtpPolicy { kOff, kOptional, kMandatory };
 
+// How SRTP keys are agreed (per account, [sip] key_exchange):
+//   sdes — a=crypto (RFC 4568) only; DTLS-SRTP offers are refused with 488;
+//   dtls — DTLS-SRTP (RFC 5763/5764) only, offered as UDP/TLS/RTP/SAVPF with rtcp-mux and ICE-lite
+//          (what WebRTC consoles require); SDES-only offers are refused with 488;
+//   auto — offers both (RTP/SAVP or RTP/AVP with a=crypto and a=fingerprint) and takes what the
+//          peer answers; answers whichever the peer offers (DTLS when it offers both).
+enum class KeyExchange { kSdes, kDtls, kAuto };
+
 struct AudioCodec {
   std::uint8_t payload_type = 0;
   std::string name;        // "PCMU", "PCMA", "G722", "opus", "telephone-event"
@@ -45,12 +53,23 @@ struct MediaPolicy {
                                     {111, "opus", 48000, 2, "useinbandfec=1"},
                                     {101, "telephone-event", 8000, std::nullopt, "0-16"}};
   bool allow_sdes_over_insecure_transport = false;
+  KeyExchange key_exchange = KeyExchange::kAuto;
 };
 
 // Our side of the media: where we receive RTP.
 struct LocalMedia {
   std::string address;  // IP literal
   std::uint16_t port = 0;
+  // DTLS-SRTP: the SHA-256 fingerprint of our DTLS certificate; empty = no DTLS from us.
+  Bytes dtls_fingerprint;
+  // ICE-lite credentials (RFC 8839 5.4), offered with DTLS; empty = no ICE.
+  std::string ice_ufrag, ice_pwd;
+};
+
+// The DTLS-SRTP association a negotiation settled (RFC 5763 5, RFC 4145 4.1).
+struct DtlsAgreement {
+  bool we_are_client = false;       // our a=setup is active
+  sdp::Fingerprint remote_fingerprint;
 };
 
 // The SRTP keys of one negotiated stream: ours protect what we send, the peer's what we receive.
@@ -66,13 +85,17 @@ struct NegotiatedAudio {
   std::string remote_address;
   std::uint16_t remote_port = 0;
   sdp::Direction direction = sdp::Direction::kSendRecv;  // from our point of view
-  std::optional<SrtpKeys> srtp;            // nullopt: plain RTP
+  std::optional<SrtpKeys> srtp;            // SDES keys; nullopt: plain RTP or DTLS-SRTP
+  std::optional<DtlsAgreement> dtls;       // DTLS-SRTP: keys come from the handshake
+  bool rtcp_mux = false;                   // both sides agreed (RFC 5761 5.1.1)
+  std::string remote_ice_ufrag, remote_ice_pwd;  // the peer's ICE credentials, when it does ICE
 };
 
 // An offer we made, kept to process the answer.
 struct PendingOffer {
   sdp::Session sdp;
   std::vector<std::pair<std::uint32_t, SrtpKeys>> crypto;  // tag -> our key per offered suite
+  bool dtls = false;  // a=fingerprint / a=setup:actpass offered
 };
 
 // Builds our offer. `signaling_secure`: the SDP will travel over TLS (sips: all the way).

@@ -1,7 +1,8 @@
 """exphone calls exphone peer-to-peer without a PBX, and SIPp plays the hostile peer:
 
 - a call over UDP (2xx/ACK over an unreliable transport), tones heard both ways; with srtp
-  "optional" and no insecure-SDES override, a capture shows no a=crypto on the wire;
+  "optional" and no insecure-SDES override, a capture shows no a=crypto on the wire, and the
+  media is DTLS-SRTP (opportunistic: the fingerprint came over UDP, so no padlock);
 - hold and resume by re-INVITE (the callee sees the caller's a=sendonly, then sendrecv);
 - CANCEL of a call that rings (487), both sides report it;
 - `exphone ctl`: the ringing call is answered from the control socket, then hung up from the
@@ -139,9 +140,15 @@ def main():
             def udp_call():
                 assert rc == 0, err
                 assert rep["answered"] and rep["signaling"]["transport"] == "udp", rep
-                assert not rep["media"]["srtp"] and not rep["secure"], rep  # honest: no padlock
-                assert rep["media"]["heard_tone_ratio"] > 0.8, rep
-            r.check("UDP call: INVITE/200/ACK over UDP, the callee's tone heard", udp_call)
+                # srtp "optional", key_exchange "auto": no SDES key without TLS, but opportunistic
+                # DTLS-SRTP; its fingerprint came over UDP, so it authenticates nobody: no padlock
+                m = rep["media"]
+                assert m["srtp"] and m["key_exchange"] == "dtls", rep
+                assert m["dtls"]["peer_fingerprint_verified"] and not m["dtls"]["fingerprint_over_tls"], rep
+                assert not rep["secure"], rep  # honest: no padlock
+                assert m["heard_tone_ratio"] > 0.8, rep
+            r.check("UDP call: INVITE/200/ACK over UDP, opportunistic DTLS-SRTP (no padlock), the callee's tone heard",
+                    udp_call)
 
             def no_key_on_wire():
                 sdp = subprocess.run(["tshark", "-r", cap_file, "-Y", "sip", "-T", "fields", "-e", "sip.Method",

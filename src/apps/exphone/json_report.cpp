@@ -79,6 +79,11 @@ json to_json(const phone::CallReport& r) {
                 {"rtcp_sent", r.stats.rtcp_sent},
                 {"rtcp_received", r.stats.rtcp_received}};
   const auto& jb = r.stats.jitter_buffer;
+  if (r.dtls)
+    j["media"]["dtls"] = {{"role", r.dtls->role},
+                          {"peer_fingerprint_verified", r.dtls->peer_fingerprint_verified},
+                          {"fingerprint_over_tls", r.dtls->fingerprint_over_tls}};
+  if (!r.ice_selected.empty()) j["media"]["ice_selected"] = r.ice_selected;
   j["media"]["jitter_buffer"] = {{"played", jb.played},         {"late", jb.late},
                                  {"lost", jb.lost},             {"underruns", jb.underruns},
                                  {"concealed_frames", jb.concealed_frames}, {"dropped_for_delay", jb.dropped_for_delay},

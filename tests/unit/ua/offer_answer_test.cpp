@@ -27,8 +27,46 @@ MediaPolicy policy(SrtpPolicy p) {
   return m;
 }
 
-const LocalMedia kA{"192.0.2.1", 40000};
-const LocalMedia kB{"192.0.2.2", 50000};
+LocalMedia local(const char* address, std::uint16_t port) {
+  LocalMedia l;
+  l.address = address;
+  l.port = port;
+  return l;
+}
+const LocalMedia kA = local("192.0.2.1", 40000);
+const LocalMedia kB = local("192.0.2.2", 50000);
+
+// A side that can do DTLS-SRTP and ICE-lite (fingerprint bytes are arbitrary here).
+LocalMedia dtls_side(const char* address, std::uint16_t port, std::uint8_t fp) {
+  LocalMedia l = local(address, port);
+  l.dtls_fingerprint = Bytes(32, fp);
+  l.ice_ufrag = std::string("uf") + char('A' + fp % 26) + "x";
+  l.ice_pwd = "0123456789012345678901";
+  return l;
+}
+
+MediaPolicy dtls_policy(KeyExchange k, SrtpPolicy p = SrtpPolicy::kMandatory) {
+  MediaPolicy m;
+  m.srtp = p;
+  m.key_exchange = k;
+  return m;
+}
+
+// What Chrome 156 offers (JsSIP, trimmed to the audio parts): full ICE, actpass, BUNDLE, rtcp-mux.
+const std::string kBrowserOffer =
+    "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+    "a=extmap-allow-mixed\r\na=msid-semantic: WMS stream\r\n"
+    "m=audio 45001 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\nc=IN IP4 127.0.0.1\r\n"
+    "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+    "a=candidate:1 1 udp 2113937151 127.0.0.1 45001 typ host generation 0 network-cost 999\r\n"
+    "a=ice-ufrag:Ab3d\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=ice-options:trickle\r\n"
+    "a=fingerprint:sha-256 "
+    "0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9:0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9\r\n"
+    "a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=msid:stream track\r\na=rtcp-mux\r\n"
+    "a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n"
+    "a=rtpmap:63 red/48000/2\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+    "a=rtpmap:13 CN/8000\r\na=rtpmap:110 telephone-event/48000\r\na=rtpmap:126 telephone-event/8000\r\n"
+    "a=ssrc:1 cname:x\r\n";
 
 // An Asterisk-style best-effort offer: SDES inside RTP/AVP.
 const std::string kAsteriskOffer =
@@ -194,4 +232,124 @@ TEST(OfferAnswer, ProcessAnswerRefusesDowngrades) {
   EXPECT_EQ(process_answer(p, *offer, parse(wrong)).error().code, "sdp-crypto-bad-answer");
   std::string rejected = replace(plain_answer, "m=audio 50000", "m=audio 0");
   EXPECT_EQ(process_answer(p, *offer, parse(rejected)).error().code, "media-rejected");
+}
+
+TEST(OfferAnswerDtls, AnswersABrowserOfferAsActiveLiteAgent) {
+  int status = 0;
+  auto a = answer_offer(dtls_policy(KeyExchange::kAuto), parse(kBrowserOffer), dtls_side("127.0.0.1", 40000, 1), true, 7,
+                        &status);
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+  ASSERT_TRUE(a->audio.dtls);
+  EXPECT_TRUE(a->audio.dtls->we_are_client);  // actpass -> active (RFC 5763 5)
+  EXPECT_EQ(a->audio.dtls->remote_fingerprint.bytes.size(), 32u);
+  EXPECT_TRUE(a->audio.rtcp_mux);
+  EXPECT_EQ(a->audio.remote_ice_ufrag, "Ab3d");
+  EXPECT_FALSE(a->audio.srtp);
+  EXPECT_EQ(a->audio.codec.name, "opus");  // the browser's first choice we share
+  sdp::Session s = reparse(a->sdp);
+  const auto& m = s.media().at(0);
+  EXPECT_EQ(m.proto, "UDP/TLS/RTP/SAVPF");
+  EXPECT_TRUE(s.ice_lite());
+  EXPECT_TRUE(m.rtcp_mux());
+  EXPECT_EQ(m.mid().value_or(""), "0");
+  ASSERT_NE(s.attribute("group"), nullptr);
+  EXPECT_EQ(*m.setup(s).value(), sdp::Setup::kActive);
+  EXPECT_EQ(m.fingerprint(s).value()->bytes, Bytes(32, 1));
+  EXPECT_TRUE(m.cryptos().empty());
+  ASSERT_EQ(m.candidates().size(), 1u);
+  EXPECT_EQ(m.candidates()[0]->port, 40000);
+  EXPECT_EQ(m.ice_ufrag(s).value().value_or(""), "ufBx");
+}
+
+TEST(OfferAnswerDtls, SdesOnlyAccountRefusesDtlsAndDtlsAccountRefusesSdes) {
+  int status = 0;
+  auto a = answer_offer(dtls_policy(KeyExchange::kSdes), parse(kBrowserOffer), dtls_side("127.0.0.1", 40000, 1), true, 7,
+                        &status);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().code, "dtls-not-enabled");
+  EXPECT_EQ(status, 488);
+  status = 0;
+  a = answer_offer(dtls_policy(KeyExchange::kDtls), parse(kAsteriskOffer), dtls_side("127.0.0.1", 40000, 1), true, 7,
+                   &status);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().code, "dtls-required");
+  EXPECT_EQ(status, 488);
+  // no a=fingerprint in a DTLS profile offer
+  std::string nofp = kBrowserOffer;
+  nofp.erase(nofp.find("a=fingerprint"), nofp.find("a=setup") - nofp.find("a=fingerprint"));
+  a = answer_offer(dtls_policy(KeyExchange::kDtls), parse(nofp), dtls_side("127.0.0.1", 40000, 1), true, 7, &status);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().code, "dtls-no-fingerprint");
+}
+
+TEST(OfferAnswerDtls, DtlsOfferAndAnswerRoundTrip) {
+  const LocalMedia us = dtls_side("192.0.2.1", 40000, 1), them = dtls_side("192.0.2.2", 50000, 2);
+  auto o = make_offer(dtls_policy(KeyExchange::kDtls), us, true, 1);
+  ASSERT_TRUE(o.ok()) << o.error().to_string();
+  sdp::Session offer = reparse(o->sdp);
+  EXPECT_EQ(offer.media().at(0).proto, "UDP/TLS/RTP/SAVPF");
+  EXPECT_EQ(*offer.media().at(0).setup(offer).value(), sdp::Setup::kActPass);
+  EXPECT_TRUE(offer.media().at(0).cryptos().empty());  // dtls only: no SDES key, even over TLS
+  auto a = answer_offer(dtls_policy(KeyExchange::kDtls), offer, them, true, 2);
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+  EXPECT_TRUE(a->audio.dtls->we_are_client);
+  EXPECT_TRUE(a->audio.remote_ice_ufrag.empty());  // we are lite, they are lite: no checks
+  auto n = process_answer(dtls_policy(KeyExchange::kDtls), *o, reparse(a->sdp));
+  ASSERT_TRUE(n.ok()) << n.error().to_string();
+  ASSERT_TRUE(n->dtls);
+  EXPECT_FALSE(n->dtls->we_are_client);  // they took active
+  EXPECT_EQ(n->dtls->remote_fingerprint.bytes, Bytes(32, 2));
+  EXPECT_TRUE(n->rtcp_mux);
+}
+
+TEST(OfferAnswerDtls, AutoOffersBothAndPrefersSdesOverTlsWhenAnswering) {
+  const LocalMedia us = dtls_side("192.0.2.1", 40000, 1), them = dtls_side("192.0.2.2", 50000, 2);
+  auto o = make_offer(dtls_policy(KeyExchange::kAuto), us, true, 1);
+  ASSERT_TRUE(o.ok());
+  sdp::Session offer = reparse(o->sdp);
+  const auto& m = offer.media().at(0);
+  EXPECT_EQ(m.proto, "RTP/SAVP");
+  EXPECT_FALSE(m.cryptos().empty());
+  EXPECT_TRUE(m.fingerprint(offer).value().has_value());
+  auto a = answer_offer(dtls_policy(KeyExchange::kAuto), offer, them, true, 2);
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->audio.srtp);
+  EXPECT_FALSE(a->audio.dtls);
+  // without TLS the SDES key cannot travel: under "optional" the offer is answered with DTLS
+  // (opportunistic: encrypted, the fingerprint unauthenticated)
+  const MediaPolicy optional = dtls_policy(KeyExchange::kAuto, SrtpPolicy::kOptional);
+  auto o2 = make_offer(optional, us, false, 1);
+  ASSERT_TRUE(o2.ok());
+  EXPECT_TRUE(reparse(o2->sdp).media().at(0).cryptos().empty());
+  auto a2 = answer_offer(optional, reparse(o2->sdp), them, false, 2);
+  ASSERT_TRUE(a2.ok()) << a2.error().to_string();
+  EXPECT_TRUE(a2->audio.dtls);
+  auto n = process_answer(optional, *o2, reparse(a2->sdp));
+  ASSERT_TRUE(n.ok()) << n.error().to_string();
+  EXPECT_TRUE(n->dtls);
+}
+
+TEST(OfferAnswerDtls, MandatoryNeedsTlsForTheFingerprint) {
+  const LocalMedia us = dtls_side("192.0.2.1", 40000, 1), them = dtls_side("192.0.2.2", 50000, 2);
+  auto o = make_offer(dtls_policy(KeyExchange::kDtls), us, false, 1);
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.error().code, "dtls-over-insecure-transport");
+  int status = 0;
+  auto a = answer_offer(dtls_policy(KeyExchange::kAuto), parse(kBrowserOffer), them, false, 2, &status);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(status, 488);
+  // the lab override lets it through
+  MediaPolicy lab = dtls_policy(KeyExchange::kDtls);
+  lab.allow_sdes_over_insecure_transport = true;
+  EXPECT_TRUE(make_offer(lab, us, false, 1).ok());
+}
+
+TEST(OfferAnswerDtls, AnswerWithActpassIsRefused) {
+  const LocalMedia us = dtls_side("192.0.2.1", 40000, 1), them = dtls_side("192.0.2.2", 50000, 2);
+  auto o = make_offer(dtls_policy(KeyExchange::kDtls), us, true, 1);
+  auto a = answer_offer(dtls_policy(KeyExchange::kDtls), reparse(o->sdp), them, true, 2);
+  std::string text = replace(sdp::serialize(a->sdp), "a=setup:active", "a=setup:actpass");
+  auto n = process_answer(dtls_policy(KeyExchange::kDtls), *o, parse(text));
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, "sdp-bad-setup");
 }
