@@ -1,6 +1,6 @@
 #include "phone/paging.h"
 
-#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 

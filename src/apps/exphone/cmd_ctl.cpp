@@ -33,6 +33,13 @@ void print_human(const nlohmann::ordered_json& j) {
       std::cout << (c.value("secure", false) ? "[LOCKED] " : "[OPEN]   ") << c.value("direction", "") << " call "
                 << c.value("call_id", "") << " " << c.value("peer", "") << ": " << c.value("state", "") << "\n";
   }
+  if (j.contains("paging_groups"))  // docs/paging.md
+    for (const auto& g : j["paging_groups"])
+      std::cout << "paging " << g.value("group", "") << " (" << g.value("priority", "") << ", "
+                << (g.value("secure", false) ? "SRTP" : "PLAIN RTP") << "): "
+                << (g.value("playing", false) ? "PLAYING" : g.value("active", false) ? "interrupted" : "idle") << ", "
+                << g.value("pages", 0) << " pages, " << g.value("auth_failures", 0) << " auth failures, "
+                << g.value("replays", 0) << " replays\n";
   if (j.contains("call_id")) std::cout << "call " << j["call_id"].get<std::string>() << "\n";
   if (!j.contains("accounts") && !j.contains("call_id") && j.value("ok", false)) std::cout << "ok\n";
 }
