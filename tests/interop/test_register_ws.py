@@ -111,6 +111,21 @@ def main():
                     lambda: expect_error(cfg("ws-wrongport", registrar=f"sip:127.0.0.1:{kam.sip_port};transport=ws"),
                                          "ws-handshake"))
 
+            crt, key = kam.cert("client1001")
+
+            def wss_client_cert():
+                ok(cfg("wss-mtls", registrar=f"sip:127.0.0.1:{kam.wss_port};transport=wss",
+                       tls={"ca_files": [ca], "client_cert": crt, "client_key": key}), transport="wss")
+                with open(kam.log_file, errors="replace") as f:
+                    log = f.read()
+                assert "WSS client certificate CN=1001" in log, "Kamailio did not see a verified client certificate"
+            r.check("mutual TLS over WSS: Kamailio verifies the device certificate (CN=1001)", wss_client_cert)
+            rcrt, rkey = kam.cert("client1001-rogue")
+            r.check("WSS with a device certificate from another CA is refused -> tls-client-cert-required",
+                    lambda: expect_error(cfg("wss-mtls-rogue", registrar=f"sip:127.0.0.1:{kam.wss_port};transport=wss",
+                                             tls={"ca_files": [ca], "client_cert": rcrt, "client_key": rkey}),
+                                         "tls-client-cert-required"))
+
             def keepalive_and_recovery():
                 path = cfg("wss-hold", registrar=f"sip:127.0.0.1:{kam.wss_port};transport=wss",
                            tls={"ca_files": [ca]}, sip={"keepalive_interval_s": 1})
