@@ -44,7 +44,7 @@ class Baresip:
     """One headless baresip (sine source, null player, recording with sndfile) registered to
     Kamailio over TLS as `user`, auto-answering."""
 
-    def __init__(self, tmp, kam, user, enc, role="callee"):
+    def __init__(self, tmp, kam, user, enc, role="callee", rtcp_mux=False):
         self.dir = os.path.join(tmp, f"baresip-{user}-{enc}-{role}")
         self.snd = os.path.join(self.dir, "snd")
         os.makedirs(self.snd, exist_ok=True)
@@ -68,7 +68,7 @@ auplay_srate 48000
 audio_level no
 audio_buffer 20-160
 rtp_ports {rtp}-{rtp + 20}
-rtcp_mux no
+rtcp_mux {"yes" if rtcp_mux else "no"}
 jitter_buffer_delay 5-10
 rtp_stats yes
 net_interface 127.0.0.1
@@ -78,6 +78,7 @@ module g711.so
 module alsa.so
 module ausine.so
 module srtp.so
+module dtls_srtp.so
 module sndfile.so
 snd_path {self.snd}
 module_tmp uuid.so
