@@ -32,7 +32,15 @@ PACKAGES=(
   # packaging test (tests/packaging): dpkg-shlibdeps for the .deb's Depends, systemd-analyze
   # verify and systemd-sysusers for the unit and the system user
   dpkg-dev systemd
+  # WebRTC dispatch console for the DTLS-SRTP/ICE/WSS tests: headless Chromium driven by
+  # playwright-core, its NSS trust store set up with certutil
+  chromium libnss3-tools
 )
+# Node.js for the console's driver: Debian's nodejs + npm unless a Node.js with npm is already
+# installed (a NodeSource nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -58,3 +66,4 @@ if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
 fi
+

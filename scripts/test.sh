@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
+# npm packages of the WebRTC console (jssip, playwright-core, esbuild), cached per user
+EXPHONE_WEBRTC_NODE_DIR=$(tests/interop/webrtc/setup.sh)
+export EXPHONE_WEBRTC_NODE_DIR
 
 BUILD=${BUILD_DIR:-build-asan}
 cmake -S . -B "$BUILD" -G Ninja \

@@ -254,7 +254,12 @@ Result<PendingOffer> make_offer(const MediaPolicy& policy, const LocalMedia& loc
   m.media = "audio";
   m.port = local.port;
   m.proto = dtls_only ? "UDP/TLS/RTP/SAVPF" : policy.srtp == SrtpPolicy::kMandatory ? "RTP/SAVP" : "RTP/AVP";
-  for (const auto& c : policy.codecs) add_codec(m, c);
+  // The WebRTC profile puts Opus first (RFC 7874 5: browsers must do Opus and G.711; Opus is
+  // what they sound best with); the account's order otherwise.
+  std::vector<AudioCodec> codecs = policy.codecs;
+  if (dtls_only)
+    std::stable_partition(codecs.begin(), codecs.end(), [](const AudioCodec& c) { return text::iequals(c.name, "opus"); });
+  for (const auto& c : codecs) add_codec(m, c);
   m.attributes.push_back({"ptime", "20"});
   m.attributes.push_back({"sendrecv", std::nullopt});
   if (policy.srtp != SrtpPolicy::kOff && sdes_allowed) {

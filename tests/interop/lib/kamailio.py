@@ -99,12 +99,16 @@ class Kamailio:
                                one TLS ticket key) per process: with 1 a client's TLS session
                                resumes on every reconnection, with more only when the new
                                connection lands on the worker that issued the ticket.
+      wss_client_cert          True (default): the WSS port asks for a client certificate (verified
+                               when sent); False: it does not ask (browsers cancel the handshake
+                               when asked for a certificate they do not have)
     """
 
     def __init__(self, tmpdir=None, server_cert="server", users=None,
                  require_client_cert_port=True, *, mtls_server_cert="server", certs_dir=None,
                  realm=None, digest_algorithm="MD5", debug=2, start_timeout=30.0,
-                 kamailio_bin="kamailio", kamcmd_bin="kamcmd", ipv6=False, tcp_children=2, sips_only=True):
+                 kamailio_bin="kamailio", kamcmd_bin="kamcmd", ipv6=False, tcp_children=2, sips_only=True,
+                 wss_client_cert=True):
         if digest_algorithm not in _ALGORITHMS:
             raise ValueError("digest_algorithm must be one of %s" % ", ".join(_ALGORITHMS))
         self._own_tmp = tmpdir is None
@@ -119,6 +123,7 @@ class Kamailio:
             self.host = "::1"
         self.tcp_children = int(tcp_children)
         self.sips_only = bool(sips_only)
+        self.wss_client_cert = bool(wss_client_cert)
         self.server_cert = server_cert
         self.mtls_server_cert = mtls_server_cert
         self.require_client_cert_port = bool(require_client_cert_port)
@@ -233,6 +238,7 @@ class Kamailio:
                                      if self.require_client_cert_port else ""),
             "SIPS_ONLY_DEFINE": "#!define WITH_SIPS_ONLY" if self.sips_only else "",
             "MTLS_REQUIRE": "yes" if self.require_client_cert_port else "no",
+            "WSS_VERIFY": "yes" if self.wss_client_cert else "no",
             "CA_FILE": self.ca_file,
             "SERVER_CRT": str(self.certs_dir / f"{self.server_cert}.crt"),
             "SERVER_KEY": str(self.certs_dir / f"{self.server_cert}.key"),
