@@ -5,9 +5,12 @@
 #pragma once
 
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/trusted_clock.h"
 
 namespace exphone::net::tls {
 
@@ -42,6 +45,10 @@ struct TlsClientConfig {
   // Verification time for a device whose own clock is wrong but which knows the time from NTP
   // (X509_VERIFY_PARAM_set_time). Unset = the device clock.
   std::optional<std::time_t> verify_time;
+  // The device's trusted clock (SNTP-corrected, core/trusted_clock.h), read at every connection:
+  // when synchronized, certificates are checked at its time; failures caused by the device clock
+  // name both times. Shared with the SNTP client; null = the system clock. verify_time wins.
+  std::shared_ptr<const TrustedClock> clock;
 };
 
 }  // namespace exphone::net::tls

@@ -507,7 +507,12 @@ Status prepare_client_ssl(SSL* ssl, const TlsClientConfig& c, std::string_view s
       return config_error("server host '" + host + "': cannot send as SNI");
     }
   }
-  if (c.verify_time) X509_VERIFY_PARAM_set_time(param, *c.verify_time);
+  if (c.verify_time) {
+    X509_VERIFY_PARAM_set_time(param, *c.verify_time);
+  } else if (c.clock) {
+    if (auto t = c.clock->verify_time()) X509_VERIFY_PARAM_set_time(param, *t);  // NTP time
+  }
+  st.clock = c.clock;
 
   SSL_set_verify(ssl, c.verify_server ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, detail::verify_callback);
   SSL_set_cert_cb(ssl, detail::cert_callback, nullptr);

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/trusted_clock.h"
+
 namespace exphone::net::tls {
 class TlsSessionCache;
 }
@@ -42,6 +44,7 @@ struct SslState {
   std::vector<X509Ptr> sent;     // chain as sent by the server, leaf first
   std::time_t verify_time = 0;
   bool uri_san_matched = false;  // identity accepted through a "sip:" URI SAN
+  std::shared_ptr<const TrustedClock> clock;  // from the config: explains clock-caused failures
 
   // recorded by the certificate callback (client side: a CertificateRequest arrived)
   bool cert_requested = false;

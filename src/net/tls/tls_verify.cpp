@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -315,11 +316,31 @@ Error explain_name_mismatch(const SslState& st, std::string_view host_in, X509* 
   return make_error(kErrNameMismatch, msg);
 }
 
+bool clock_synced(const SslState& st) { return st.clock && st.clock->synchronized(); }
+
+// The clock part of an expired / not-yet-valid explanation: the device clock, and the NTP time
+// when known, or "clock-unsynchronized" when the device clock is implausible and NTP never
+// answered (core/trusted_clock.h).
+std::string clock_text(const SslState& st) {
+  if (!st.clock) return "the device clock is " + format_time(st.verify_time);
+  const TrustedClock& c = *st.clock;
+  std::time_t device = std::chrono::system_clock::to_time_t(c.system_now());
+  if (c.synchronized()) {
+    auto offset_ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.last_sync()->offset).count();
+    return "the NTP time is " + format_time(st.verify_time) + " (" + c.source() + ", used for the check) and the " +
+           "device clock is " + format_time(device) + " (offset " + std::to_string(offset_ms) + " ms)";
+  }
+  std::string out = "the device clock is " + format_time(device);
+  if (!c.system_plausible())
+    out += " (clock-unsynchronized: before this build's date " + format_time(build_time()) +
+           (c.ntp_configured() ? ", and no NTP server answered)" : ", and no NTP server is configured)");
+  return out;
+}
+
 Error explain_verify(const SslState& st, std::string_view host) {
   X509* cert = st.cert.get();
   X509* leaf = !st.sent.empty() ? st.sent.front().get() : cert;
   std::string subj = quoted(subject_of(cert));
-  std::string device_clock = format_time(st.verify_time);
   switch (st.error) {
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
@@ -328,17 +349,20 @@ Error explain_verify(const SslState& st, std::string_view host) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
       return make_error(kErrExpired,
                         "the " + role_of(cert, st.depth) + " " + subj + " expired on " +
-                            format_time(X509_get0_notAfter(cert)) + " (notAfter); the device clock is " +
-                            device_clock +
-                            ". Fix: renew the certificate on the server; if the device clock is wrong, "
-                            "check NTP.");
+                            format_time(X509_get0_notAfter(cert)) + " (notAfter); " + clock_text(st) +
+                            (clock_synced(st)
+                                 ? ". Fix: renew the certificate on the server."
+                                 : ". Fix: renew the certificate on the server; if the device clock is wrong, "
+                                   "check NTP ([clock] ntp_servers)."));
 
     case X509_V_ERR_CERT_NOT_YET_VALID:
       return make_error(kErrNotYetValid,
                         "the " + role_of(cert, st.depth) + " " + subj + " is not valid before " +
-                            format_time(X509_get0_notBefore(cert)) + " (notBefore), but the device clock is " +
-                            device_clock +
-                            ". The device clock is probably wrong: check NTP (time server) settings.");
+                            format_time(X509_get0_notBefore(cert)) + " (notBefore), but " + clock_text(st) +
+                            (clock_synced(st)
+                                 ? ". The certificate is not yet valid at the NTP time either: check its dates."
+                                 : ". The device clock is probably wrong: check NTP (time server) settings "
+                                   "([clock] ntp_servers)."));
 
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
       return make_error(kErrSelfSigned,

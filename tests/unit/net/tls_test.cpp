@@ -406,6 +406,43 @@ TEST_F(TlsTest, VerifyTimeAcceptsCertificateExpiredByDeviceClock) {
   EXPECT_TRUE(tls::peer_info(o.client.get()).verified);
 }
 
+// The trusted clock (core/trusted_clock.h): synchronized by NTP, certificates are checked at the
+// NTP time, read at every connection; failures name the NTP time and the device clock.
+TEST_F(TlsTest, TrustedClockSynchronizedByNtpIsTheVerifyTime) {
+  CertSpec s = spec(kHost, {kHost});
+  s.not_before = -30 * kDay;
+  s.not_after = -1 * kDay;  // expired by the device clock
+  Cert leaf = make_cert(s, inter);
+  ServerOptions so;
+  so.leaf = &leaf;
+  so.chain = {inter};
+  auto sctx = make_server_ctx(so);
+  auto clock = std::make_shared<exphone::TrustedClock>();
+  auto cfg = trusting({*root_pem});
+  cfg.clock = clock;
+  auto cctx = client_ctx(cfg);
+  // not synchronized: the device clock decides
+  Outcome before = handshake(cctx, sctx.get(), cfg, kHost);
+  ASSERT_FALSE(before.ok());
+  EXPECT_EQ(before.error().code, "tls-expired");
+  EXPECT_EQ(before.error().message.find("NTP time"), std::string::npos) << before.error().message;
+  // NTP says the device is 10 days ahead: the certificate is valid at the NTP time
+  clock->set_sync({std::chrono::hours(-24 * 10), std::chrono::milliseconds(1), "127.0.0.1:123", std::time(nullptr)});
+  Outcome o = handshake(cctx, sctx.get(), cfg, kHost);
+  ASSERT_TRUE(o.ok()) << o.error().to_string();
+  EXPECT_TRUE(tls::peer_info(o.client.get()).verified);
+  // expired at the NTP time too: both times in the message
+  clock->set_sync({std::chrono::hours(24 * 10), std::chrono::milliseconds(1), "127.0.0.1:123", std::time(nullptr)});
+  Outcome late = handshake(cctx, sctx.get(), cfg, kHost);
+  ASSERT_FALSE(late.ok());
+  const exphone::Error& e = late.error();
+  EXPECT_EQ(e.code, "tls-expired") << e.message;
+  EXPECT_NE(e.message.find("the NTP time is "), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("ntp 127.0.0.1:123"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("device clock is "), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("offset 864000000 ms"), std::string::npos) << e.message;
+}
+
 // ---------------------------------------------------------------- server identity (RFC 5922 7.2)
 
 TEST_F(TlsTest, NameMismatchByDns) {
