@@ -87,7 +87,8 @@ class Reader {
 std::optional<Error> read_account(const Reader& r, const toml::table& t, std::size_t index, ua::AccountSettings& a) {
   std::string sec = "account[" + std::to_string(index) + "]";
   if (auto e = r.only(t, sec, {"name", "user", "auth_user", "password", "domain", "display_name", "registrar",
-                               "backup_registrars", "outbound_proxy", "transport", "expires"}))
+                               "backup_registrars", "outbound_proxy", "transport", "expires", "failback_interval_s",
+                               "retry_base_s", "retry_max_s", "startup_jitter_ms"}))
     return e;
   for (auto [key, field] : {std::pair{"name", &a.name}, {"user", &a.user}, {"auth_user", &a.auth_user},
                             {"password", &a.password}, {"domain", &a.domain}, {"display_name", &a.display_name},
@@ -103,6 +104,14 @@ std::optional<Error> read_account(const Reader& r, const toml::table& t, std::si
     a.transport = *p;
   }
   if (auto e = r.integer(t, "expires", a.expires, 0, 86400 * 7, sec)) return e;
+  // resilience (docs/resilience.md; RFC 5626 section 4.5 backoff)
+  if (auto e = r.integer(t, "failback_interval_s", a.failback_interval_s, 0, 86400, sec)) return e;
+  if (auto e = r.integer(t, "retry_base_s", a.retry.base_all_failed_s, 1, 3600, sec)) return e;
+  if (auto e = r.integer(t, "retry_max_s", a.retry.max_s, 1, 86400, sec)) return e;
+  if (a.retry.max_s < a.retry.base_all_failed_s)
+    return r.error(t.get("retry_max_s"), sec + ".retry_max_s must not be below retry_base_s");
+  a.retry.base_some_ok_s = std::min<std::uint32_t>(a.retry.base_all_failed_s * 3, a.retry.max_s);  // 30 -> 90 s
+  if (auto e = r.integer(t, "startup_jitter_ms", a.startup_jitter_ms, 0, 600000, sec)) return e;
   if (a.name.empty()) a.name = a.user + "@" + a.domain;
   auto reg = ua::registrar_address(a);
   if (!reg) return r.error(t.get("registrar") ? t.get("registrar") : &t, reg.error().message);

@@ -28,7 +28,8 @@ Phone::Phone(CallEnv env, net::DnsResolver& dns, const Config& config)
     if (id) settings_.dtls_identity = *id;
     else dtls_problem_ = id.error().message;  // no DTLS-SRTP: offers fall back to SDES (warnings())
   }
-  for (const auto& a : config_.accounts) {
+  for (ua::AccountSettings a : config_.accounts) {
+    a.persistent = true;  // the daemon keeps trying (RFC 5626 section 4.5 backoff), docs/resilience.md
     auto c = std::make_unique<ua::RegistrationClient>(env_.io, env_.transport, env_.txns, dns_, a);
     auto* raw = c.get();
     raw->on_change([this, raw](const ua::RegistrationClient::Status&) {

@@ -1,6 +1,7 @@
 #include "ua/registration.h"
 
 #include <algorithm>
+#include <iostream>
 #include <utility>
 
 #include "core/random.h"
@@ -71,6 +72,8 @@ RegistrationClient::~RegistrationClient() {
   auto& timers = txns_.timers();
   if (refresh_timer_) timers.cancel(refresh_timer_);
   if (retry_timer_) timers.cancel(retry_timer_);
+  if (probe_timer_) timers.cancel(probe_timer_);
+  if (start_timer_) timers.cancel(start_timer_);
   if (flow_) flow_->on_closed = nullptr;
 }
 
@@ -83,29 +86,44 @@ void RegistrationClient::start() {
   registrar_uris_.clear();
   registrar_uris_.push_back(settings_.registrar.empty() ? "sip:" + settings_.domain : settings_.registrar);
   for (const auto& b : settings_.backup_registrars) registrar_uris_.push_back(b);
-  uri_index_ = 0;
+  failover_ = RegistrarFailover(registrar_uris_.size());
   status_.state = State::kRegistering;
-  locate_current();
+  // A site-wide power return starts every phone at once: a small random delay spreads the
+  // first REGISTERs (the daemon only; RFC 5626 section 4.5 spreads the later ones).
+  Millis delay = settings_.persistent ? startup_delay(Millis{settings_.startup_jitter_ms}, random_unit()) : Millis{0};
+  if (delay.count() <= 0) return locate_current();
+  std::weak_ptr<bool> alive = alive_;
+  start_timer_ = txns_.timers().schedule(delay, [this, alive] {
+    if (alive.expired()) return;
+    start_timer_ = 0;
+    locate_current();
+  });
+}
+
+std::string RegistrationClient::where_uri(const std::string& uri) const {
+  // With an outbound proxy the request still names the registrar, but goes to the proxy, which
+  // is located instead (RFC 3261 section 8.1.2; RFC 3263 applies to the proxy's URI).
+  return settings_.outbound_proxy.empty() ? uri : settings_.outbound_proxy;
 }
 
 void RegistrationClient::locate_current() {
-  auto r = registrar_address(settings_, registrar_uris_[uri_index_]);
+  const std::string& current = registrar_uris_[failover_.trying()];
+  auto r = registrar_address(settings_, current);
   if (!r) {
     fail(r.error());
     return;
   }
   registrar_ = *r;
-  // With an outbound proxy the request still names the registrar, but goes to the proxy, which
-  // is located instead (RFC 3261 section 8.1.2; RFC 3263 applies to the proxy's URI).
-  RegistrarAddress where = registrar_;
+  status_.registrar_uri = current;
+  status_.registrar_index = failover_.trying();
   route_.clear();
+  auto w = registrar_address(settings_, where_uri(current));
+  if (!w) {
+    fail(w.error());
+    return;
+  }
+  RegistrarAddress where = *w;
   if (!settings_.outbound_proxy.empty()) {
-    auto p = registrar_address(settings_, settings_.outbound_proxy);
-    if (!p) {
-      fail(p.error());
-      return;
-    }
-    where = *p;
     std::string proxy = settings_.outbound_proxy;
     route_ = "<" + proxy + (proxy.find(";lr") == std::string::npos ? ";lr" : "") + ">";
   }
@@ -140,17 +158,25 @@ bool RegistrationClient::fail_over(const Error& e) {
   // registrar. Authentication and explicit rejections are answers, not failures of a server.
   static constexpr std::string_view kRetryable[] = {"transport-failed", "transport-closed", "timeout", "dns-failed",
                                                     "keepalive-timeout", "registrar-unavailable"};
-  bool retryable = text::istarts_with(e.code, "tls-") && e.code != "tls-config";
+  // A failed failback attempt always returns to the backup, whatever the primary said.
+  bool retryable = (text::istarts_with(e.code, "tls-") && e.code != "tls-config") || failover_.failing_back();
   for (auto c : kRetryable) retryable = retryable || e.code == c;
-  if (!retryable || status_.registrations > 0) return false;
+  if (!retryable) return false;
   if (!first_error_) first_error_ = e;
-  if (target_index_ + 1 < targets_.size()) {
+  if (target_index_ + 1 < targets_.size() && !failover_.failing_back()) {
     ++target_index_;
     use_target();
     return true;
   }
-  if (uri_index_ + 1 < registrar_uris_.size()) {
-    ++uri_index_;
+  std::size_t from = failover_.trying();
+  bool was_failback = failover_.failing_back();
+  failback_.reset();  // the backup's binding stays; its flow is reused by the next attempt
+  if (failover_.failed(registrar_uris_[from] + ": " + e.code)) {
+    if (!was_failback) ++status_.failovers;
+    std::cerr << "registration " << settings_.name << ": registrar " << registrar_uris_[from] << " failed (" << e.code
+              << "), trying " << registrar_uris_[failover_.trying()] << "\n";
+    status_.state = State::kRegistering;
+    status_.failover_reason = failover_.reason();
     locate_current();
     return true;
   }
@@ -183,6 +209,7 @@ void RegistrationClient::open_flow() {
       status_.registered = false;
       flow_.reset();
       if (status_.state == State::kUnregistering || status_.state == State::kUnregistered) return;
+      if (was_registered) failover_.lost(registrar_uris_[failover_.trying()] + ": " + e.code);
       status_.error = e;
       changed();
       // RFC 5626 section 4.4.1: a dead flow is replaced and the binding refreshed over the new one
@@ -203,35 +230,44 @@ std::string RegistrationClient::contact_uri() const {
   return uri;
 }
 
-void RegistrationClient::send_register(std::uint32_t expires, std::vector<DigestSession::Header> auth) {
-  if (!flow_) {
-    fail(make_error("transport-failed", "no flow to the registrar"));
-    return;
-  }
-  auto req = Message::request("REGISTER", registrar_.request_uri);
-  if (!req) {
-    fail(req.error());
-    return;
-  }
+Result<Message> RegistrationClient::make_register(const net::FlowPtr& flow, const RegistrarAddress& reg, const std::string& route,
+                                          const std::string& contact, std::uint32_t expires,
+                                          const std::vector<DigestSession::Header>& auth) {
+  auto req = Message::request("REGISTER", reg.request_uri);
+  if (!req) return req.error();
   Message& m = *req;
-  std::string scheme = registrar_.sips ? "sips:" : "sip:";
+  std::string scheme = reg.sips ? "sips:" : "sip:";
   std::string aor = scheme + settings_.user + "@" + settings_.domain;
   std::string display = settings_.display_name.empty() ? "" : "\"" + settings_.display_name + "\" ";
-  m.add_header(HeaderId::kVia, "SIP/2.0/" + std::string(net::via_token(registrar_.protocol)) + " " +
-                                   flow_->local().to_string() + ";branch=" + txn::TransactionLayer::new_branch() + ";rport");
+  m.add_header(HeaderId::kVia, "SIP/2.0/" + std::string(net::via_token(reg.protocol)) + " " +
+                                   flow->local().to_string() + ";branch=" + txn::TransactionLayer::new_branch() + ";rport");
   m.add_header(HeaderId::kMaxForwards, "70");
-  if (!route_.empty()) m.add_header(HeaderId::kRoute, route_);
+  if (!route.empty()) m.add_header(HeaderId::kRoute, route);
   m.add_header(HeaderId::kFrom, display + "<" + aor + ">;tag=" + from_tag_);
   m.add_header(HeaderId::kTo, display + "<" + aor + ">");
   m.add_header(HeaderId::kCallId, call_id_);
   m.add_header(HeaderId::kCSeq, std::to_string(++cseq_) + " REGISTER");
-  m.add_header(HeaderId::kContact, register_contact(contact_uri(), settings_.outbound, expires));
+  m.add_header(HeaderId::kContact, register_contact(contact, settings_.outbound, expires));
   m.add_header(HeaderId::kExpires, std::to_string(expires));
   m.add_header(HeaderId::kAllow, "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY");
   if (settings_.outbound) m.add_header(HeaderId::kSupported, kOutboundSupported);  // RFC 5626 section 4.2.1
   m.add_header(HeaderId::kUserAgent, settings_.user_agent);
   for (const auto& h : auth) m.add_header(h.name, h.value);
   m.add_header(HeaderId::kContentLength, "0");
+  return std::move(*req);
+}
+
+void RegistrationClient::send_register(std::uint32_t expires, std::vector<DigestSession::Header> auth) {
+  if (!flow_) {
+    fail(make_error("transport-failed", "no flow to the registrar"));
+    return;
+  }
+  auto req = make_register(flow_, registrar_, route_, contact_uri(), expires, auth);
+  if (!req) {
+    fail(req.error());
+    return;
+  }
+  Message& m = *req;
   last_request_ = Message::parse(sip::serialize(m)).value();  // kept for the digest retry
 
   net::FlowPtr flow = flow_;
@@ -321,7 +357,19 @@ void RegistrationClient::registered(const Message& ok) {
   ++status_.registrations;
   retry_count_ = 0;
   if (flow_ && flow_->tls_info()) status_.tls = *flow_->tls_info();
+  if (failover_.failing_back() && failover_.trying() == 0) {
+    (void)failover_.took_binding();
+    ++status_.failbacks;
+    remove_backup_binding();
+  }
+  failover_.registered();
+  first_error_.reset();
+  status_.registrar_index = failover_.active();
+  status_.failover_reason = failover_.reason();
+  status_.consecutive_failures = 0;
+  status_.retry_in_ms = 0;
   schedule_refresh(granted);
+  schedule_probe();
   changed();
 }
 
@@ -346,7 +394,7 @@ void RegistrationClient::fail(Error e) {
   if (status_.state == State::kUnregistering) return unregistered(std::move(e));
   if (fail_over(e)) return;
   if (first_error_ && status_.registrations == 0) e = *first_error_;  // the primary's reason
-  bool recovering = status_.registrations > 0 && settings_.recover_flows;
+  bool recovering = (status_.registrations > 0 || settings_.persistent) && settings_.recover_flows && e.code != "config";
   status_.registered = false;
   status_.error = std::move(e);
   if (status_.registrations == 0)
@@ -362,24 +410,172 @@ void RegistrationClient::fail(Error e) {
 }
 
 void RegistrationClient::schedule_retry() {
-  // RFC 5626 section 4.5 style backoff: 1, 2, 4 ... capped at 60 s
+  // RFC 5626 section 4.5: every registrar failed; wait min(max-time, base-time * 2^(n-1)) times
+  // a random 50..100 % after the n-th failed round in a row, then start over from the primary.
+  // One flow per registration: "all flows failed" always holds here (base-time 30 s default).
   auto& timers = txns_.timers();
   if (retry_timer_) timers.cancel(retry_timer_);
-  std::uint64_t s = std::min<std::uint64_t>(60, 1ull << std::min(retry_count_++, 6));
-  retry_timer_ = timers.schedule(Millis{s * 1000}, [this] {
+  if (probe_timer_) timers.cancel(probe_timer_);
+  probe_timer_ = 0;
+  failover_.round_failed();
+  ++retry_count_;
+  Millis wait = backoff_wait(settings_.retry, failover_.consecutive_failures() - 1, true, random_unit());
+  status_.consecutive_failures = failover_.consecutive_failures();
+  status_.retry_in_ms = static_cast<long>(wait.count());
+  std::cerr << "registration " << settings_.name << ": every registrar failed (" << failover_.consecutive_failures()
+            << " in a row), next attempt in " << wait.count() << " ms\n";
+  std::weak_ptr<bool> alive = alive_;
+  retry_timer_ = timers.schedule(wait, [this, alive] {
+    if (alive.expired()) return;
     retry_timer_ = 0;
-    if (flow_ && flow_->is_open())
-      send_register(requested_expires_, digest_.preemptive("REGISTER", registrar_.request_uri));
-    else
-      open_flow();
+    status_.retry_in_ms = 0;
+    first_error_.reset();
+    failover_.restart();
+    locate_current();
   });
+}
+
+void RegistrationClient::schedule_probe() {
+  auto& timers = txns_.timers();
+  if (probe_timer_) timers.cancel(probe_timer_);
+  probe_timer_ = 0;
+  if (!failover_.probe_due() || settings_.failback_interval_s == 0) return;
+  std::weak_ptr<bool> alive = alive_;
+  probe_timer_ = timers.schedule(Millis{settings_.failback_interval_s * 1000ull}, [this, alive] {
+    if (alive.expired()) return;
+    probe_timer_ = 0;
+    probe();
+  });
+}
+
+void RegistrationClient::probe() {
+  // Is the primary back? An OPTIONS to it (RFC 3261 section 11): any final response says it
+  // processes requests again. Only one probe at a time; none while anything else is going on.
+  if (probing_ || !failover_.probe_due() || status_.state != State::kRegistered) return schedule_probe();
+  auto w = registrar_address(settings_, where_uri(registrar_uris_[0]));
+  auto primary = registrar_address(settings_, registrar_uris_[0]);
+  if (!w || !primary) return schedule_probe();
+  probing_ = true;
+  net::ServerUri uri{w->host, w->port ? std::optional<std::uint16_t>(w->port) : std::nullopt,
+                     w->explicit_transport ? std::optional<net::Protocol>(w->protocol) : std::nullopt, w->sips};
+  std::weak_ptr<bool> alive = alive_;
+  RegistrarAddress reg = *primary;
+  auto give_up = [this] {
+    probing_ = false;
+    if (probe_flow_ && probe_flow_ != flow_ && probe_flow_->reliable()) probe_flow_->close();
+    probe_flow_.reset();
+    schedule_probe();
+  };
+  net::locate(dns_, uri, [this, alive, reg, give_up](Result<std::vector<net::Target>> t) {
+    if (alive.expired()) return;
+    if (!t || t->empty()) return give_up();
+    net::Target target = t->front();  // SRV order (RFC 2782): the most preferred
+    auto send = [this, alive, reg, give_up](net::FlowPtr flow) {
+      probe_flow_ = flow;
+      auto m = Message::request("OPTIONS", reg.request_uri);
+      if (!m) return give_up();
+      std::string aor = std::string(reg.sips ? "sips:" : "sip:") + settings_.user + "@" + settings_.domain;
+      m->add_header(HeaderId::kVia, "SIP/2.0/" + std::string(net::via_token(flow->protocol())) + " " +
+                                        flow->local().to_string() + ";branch=" + txn::TransactionLayer::new_branch() + ";rport");
+      m->add_header(HeaderId::kMaxForwards, "70");
+      m->add_header(HeaderId::kFrom, "<" + aor + ">;tag=" + random_hex(8));
+      m->add_header(HeaderId::kTo, "<" + aor + ">");
+      m->add_header(HeaderId::kCallId, random_hex(16) + "@exphone");
+      m->add_header(HeaderId::kCSeq, "1 OPTIONS");
+      m->add_header(HeaderId::kUserAgent, settings_.user_agent);
+      m->add_header(HeaderId::kContentLength, "0");
+      txn::Channel ch{[flow](const std::string& wire) { return flow->send(wire); }, flow->reliable()};
+      txn::ClientCallbacks cb;
+      cb.on_response = [this, alive](const Message& r) {
+        if (!alive.expired() && r.status() >= 200) probe_answered();
+      };
+      cb.on_timeout = [alive, give_up] {
+        if (!alive.expired()) give_up();
+      };
+      cb.on_transport_error = [alive, give_up](const Error&) {
+        if (!alive.expired()) give_up();
+      };
+      if (!txns_.send_request(std::move(*m), std::move(ch), std::move(cb))) give_up();
+    };
+    if (target.protocol == Protocol::kUdp) {
+      auto f = transport_.udp_flow(target.endpoint);
+      if (!f) return give_up();
+      return send(*f);
+    }
+    transport_.connect(target, [alive, send, give_up](Result<net::FlowPtr> r) {
+      if (alive.expired()) return;
+      if (!r) return give_up();
+      send(*r);
+    });
+  });
+}
+
+void RegistrationClient::probe_answered() {
+  probing_ = false;
+  probe_flow_.reset();  // a TCP/TLS probe connection is reused by the REGISTER (connection reuse)
+  if (!failover_.probe_due() || status_.state != State::kRegistered || !flow_) return schedule_probe();
+  std::cerr << "registration " << settings_.name << ": primary registrar " << registrar_uris_[0]
+            << " answers again, failing back\n";
+  // Keep the backup's binding (and its flow) until the primary has taken over.
+  if (refresh_timer_) txns_.timers().cancel(refresh_timer_);
+  refresh_timer_ = 0;
+  failback_ = Leg{flow_, registrar_, route_, contact_uri()};
+  flow_->on_closed = nullptr;
+  flow_.reset();
+  failover_.begin_failback();
+  status_.state = State::kRegistering;
+  locate_current();
+}
+
+void RegistrationClient::remove_backup_binding() {
+  // RFC 3261 section 10.2.2: REGISTER with our Contact and expires 0 removes the backup's
+  // binding, so the backup stops routing calls to us; one digest challenge is answered.
+  if (!failback_) return;
+  auto leg = std::make_shared<Leg>(std::move(*failback_));
+  failback_.reset();
+  if (!leg->flow || !leg->flow->is_open()) return;
+  // The backup's connection is left open (calls placed over it may still run); the next
+  // failover to that backup reuses it, so there is at most one per registrar.
+  auto finish = [] {};
+  std::weak_ptr<bool> alive = alive_;
+  using Send = std::function<void(std::vector<DigestSession::Header>, int)>;
+  auto send = std::make_shared<Send>();
+  std::weak_ptr<Send> self = send;  // the pending transaction keeps it alive, nothing else
+  *send = [this, alive, leg, finish, self](std::vector<DigestSession::Header> auth, int round) {
+    auto m = make_register(leg->flow, leg->registrar, leg->route, leg->contact, 0, auth);
+    if (!m) return finish();
+    auto copy = Message::parse(sip::serialize(*m));
+    if (!copy) return finish();
+    auto request = std::make_shared<Message>(std::move(*copy));
+    auto keep = self.lock();
+    net::FlowPtr flow = leg->flow;
+    txn::Channel ch{[flow](const std::string& wire) { return flow->send(wire); }, flow->reliable()};
+    txn::ClientCallbacks cb;
+    cb.on_response = [this, alive, finish, keep, request, round](const Message& r) {
+      if (alive.expired() || r.status() < 200) return;
+      if ((r.status() == 401 || r.status() == 407) && round == 0 && keep)
+        if (auto h = digest_.answer(r, *request)) return (*keep)(std::move(*h), 1);
+      finish();
+    };
+    cb.on_timeout = [alive, finish] {
+      if (!alive.expired()) finish();
+    };
+    cb.on_transport_error = [alive, finish](const Error&) {
+      if (!alive.expired()) finish();
+    };
+    if (!txns_.send_request(std::move(*m), std::move(ch), std::move(cb))) finish();
+  };
+  (*send)(digest_.preemptive("REGISTER", leg->registrar.request_uri), 0);
 }
 
 void RegistrationClient::unregister(std::function<void()> done) {
   auto& timers = txns_.timers();
   if (refresh_timer_) timers.cancel(refresh_timer_);
   if (retry_timer_) timers.cancel(retry_timer_);
-  refresh_timer_ = retry_timer_ = 0;
+  if (probe_timer_) timers.cancel(probe_timer_);
+  if (start_timer_) timers.cancel(start_timer_);
+  refresh_timer_ = retry_timer_ = probe_timer_ = start_timer_ = 0;
+  remove_backup_binding();  // shut down during a failback: the backup's binding goes too
   if (!status_.registered || !flow_ || !flow_->is_open()) {
     status_.state = State::kUnregistered;
     done();

@@ -3,6 +3,14 @@
 // TCP/TLS flow REGISTER opened dies, a new one is opened and the binding refreshed
 // (RFC 5626 section 4.4). With an instance id the REGISTER asks for an RFC 5626 flow
 // (ua/outbound.h).
+//
+// Resilience (docs/resilience.md): the registrar and the backup_registrars form an ordered list
+// (RFC 3263 section 4.3; ua/failover.h). A timeout, 408/480/503, a transport failure or a dead
+// flow that cannot be re-opened moves the registration to the next registrar at once; when the
+// list is exhausted the client waits the RFC 5626 section 4.5 randomized backoff and starts over
+// from the primary. While registered with a backup the primary is probed with OPTIONS every
+// failback_interval_s; when it answers, the client registers there again and then removes the
+// backup's binding (RFC 3261 section 10.2.2).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -18,6 +26,7 @@
 #include "sip/uri.h"
 #include "txn/transaction_layer.h"
 #include "ua/digest.h"
+#include "ua/failover.h"
 #include "ua/outbound.h"
 
 namespace exphone::ua {
@@ -37,6 +46,13 @@ struct AccountSettings {
   std::string user_agent = "exphone";
   bool recover_flows = true;  // re-open a dead TCP/TLS flow and re-register
   std::optional<OutboundFlow> outbound;  // RFC 5626: +sip.instance, reg-id, ;ob; none = plain RFC 3261
+  // Resilience (docs/resilience.md)
+  RetrySettings retry;                   // RFC 5626 section 4.5 backoff (retry_base_s, retry_max_s)
+  std::uint32_t failback_interval_s = 60;  // probe the primary this often while on a backup; 0 = never
+  std::uint32_t startup_jitter_ms = 2000;  // random delay before the first REGISTER (persistent only)
+  // The daemon: keep retrying (with backoff) even when the very first attempt fails. Otherwise
+  // (exphone register) a failure before the first 2xx is final.
+  bool persistent = false;
 };
 
 // The registrar URI's parts (RFC 3263 section 4 picks the transport and port from them;
@@ -68,6 +84,14 @@ class RegistrationClient {
     int last_status = 0;            // last final response code
     int registrations = 0;          // successful REGISTER transactions (initial + refreshes + recoveries)
     bool outbound = false;          // the last 2xx had Require: outbound (RFC 5626 section 4.2.1)
+    // failover (ua/failover.h)
+    std::string registrar_uri;      // the configured URI in use (registrar or a backup)
+    std::size_t registrar_index = 0;  // 0 = the primary, 1.. = backup_registrars
+    std::string failover_reason;    // why a backup is in use (or why the last attempt failed)
+    int consecutive_failures = 0;   // failed rounds over the whole list since the last 2xx
+    long retry_in_ms = 0;           // the backoff wait scheduled last (0: none pending)
+    int failovers = 0;              // switches to another registrar
+    int failbacks = 0;              // returns to the primary after a probe
   };
 
   RegistrationClient(boost::asio::io_context& io, net::TransportLayer& transport, txn::TransactionLayer& txns,
@@ -82,8 +106,9 @@ class RegistrationClient {
   const AccountSettings& settings() const { return settings_; }
   void on_change(std::function<void(const Status&)> cb) { on_change_ = std::move(cb); }
 
-  // For the transport layer's handler: a request arriving on our flow (not used yet).
-  net::FlowPtr flow() const { return flow_; }
+  // For the transport layer's handler: a request arriving on our flow. While failing back,
+  // the backup's flow (its binding is the one in force until the primary took it).
+  net::FlowPtr flow() const { return failback_ ? failback_->flow : flow_; }
 
  private:
   void locate_current();
@@ -99,6 +124,22 @@ class RegistrationClient {
   void schedule_retry();
   void changed();
   std::string contact_uri() const;
+  std::string where_uri(const std::string& uri) const;  // the registrar, or the outbound proxy
+  Result<sip::Message> make_register(const net::FlowPtr& flow, const RegistrarAddress& reg, const std::string& route,
+                             const std::string& contact, std::uint32_t expires,
+                             const std::vector<DigestSession::Header>& auth);
+  // failback (ua/failover.h): probe the primary with OPTIONS, then move the binding back
+  void schedule_probe();
+  void probe();
+  void probe_answered();
+  void remove_backup_binding();
+  // The binding at a backup while the client registers with the primary again.
+  struct Leg {
+    net::FlowPtr flow;
+    RegistrarAddress registrar;
+    std::string route;
+    std::string contact;
+  };
 
   net::TransportLayer& transport_;
   txn::TransactionLayer& txns_;
@@ -106,7 +147,12 @@ class RegistrationClient {
   AccountSettings settings_;
   RegistrarAddress registrar_;
   std::vector<std::string> registrar_uris_;  // the registrar, then the backups
-  std::size_t uri_index_ = 0;
+  RegistrarFailover failover_;
+  std::optional<Leg> failback_;              // the backup binding being replaced
+  TimerService::Id probe_timer_ = 0;
+  TimerService::Id start_timer_ = 0;
+  bool probing_ = false;
+  net::FlowPtr probe_flow_;
   std::vector<net::Target> targets_;         // RFC 3263 result for the current URI
   std::size_t target_index_ = 0;
   std::optional<Error> first_error_;         // reported when every target failed

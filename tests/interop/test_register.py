@@ -17,7 +17,8 @@ EXPHONE = os.environ["EXPHONE"]
 
 def write_config(path, port, transport, password="secret1001", user="1001", tls=None, sip=None, scheme="sip"):
     lines = ["[[account]]", f'user = "{user}"', f'password = "{password}"', 'domain = "localhost"',
-             f'registrar = "{scheme}:127.0.0.1:{port};transport={transport}"']
+             f'registrar = "{scheme}:127.0.0.1:{port};transport={transport}"',
+             "retry_base_s = 1"]  # recovery after a registrar restart: RFC 5626 backoff from 0.5..1 s
     if tls:
         lines.append("[tls]")
         for k, v in tls.items():

@@ -24,7 +24,7 @@ def write(path, body):
 
 def config(kam, user="1001", registrar=None, transport=None, tls=None, sip=None, extra=""):
     lines = ["[[account]]", f'user = "{user}"', f'password = "secret{user}"', 'domain = "localhost"',
-             f'registrar = "{registrar}"']
+             f'registrar = "{registrar}"', "retry_base_s = 1"]  # docs/resilience.md backoff, short
     if transport:
         lines.append(f'transport = "{transport}"')
     if tls:

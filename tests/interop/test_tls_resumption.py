@@ -129,7 +129,7 @@ def main():
                 with open(path, "w") as f:
                     f.write("\n".join([
                         "[[account]]", 'user = "1001"', 'password = "secret1001"', 'domain = "localhost"',
-                        f'registrar = "sips:127.0.0.1:{relay.port}"',
+                        f'registrar = "sips:127.0.0.1:{relay.port}"', "retry_base_s = 1",
                         "[tls]", f"ca_files = [{json.dumps(kam.ca_file)}]", f'min_version = "{version}"',
                         "[sip]", "keepalive_interval_s = 2"]) + "\n")
                 return path

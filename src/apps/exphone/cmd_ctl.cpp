@@ -26,6 +26,9 @@ void print_human(const nlohmann::ordered_json& j) {
     for (const auto& a : j["accounts"])
       std::cout << "account " << a.value("name", "") << ": " << a.value("state", "")
                 << (a.value("registered", false) ? " via " + a.value("transport", "") + " to " + a.value("registrar", "") : "")
+                << (a.contains("failover") && a["failover"].value("on_backup", false)
+                        ? " (backup " + a["failover"].value("registrar_uri", "") + ": " + a["failover"].value("reason", "") + ")"
+                        : "")
                 << "\n";
   if (j.contains("calls")) {
     if (j["calls"].empty()) std::cout << "no calls\n";

@@ -43,6 +43,11 @@ json account_json(const ua::RegistrationClient& c) {
          {"expires", s.expires}};
   if (s.tls) j["tls"] = to_json(*s.tls);
   if (s.error && !s.registered) j["error"] = to_json(*s.error);
+  // docs/resilience.md: which registrar of the ordered list is in use, and why
+  j["failover"] = {{"registrar_uri", s.registrar_uri},     {"registrar_index", s.registrar_index},
+                   {"on_backup", s.registrar_index != 0},  {"reason", s.failover_reason},
+                   {"consecutive_failures", s.consecutive_failures}, {"retry_in_ms", s.retry_in_ms},
+                   {"failovers", s.failovers},             {"failbacks", s.failbacks}};
   return j;
 }
 

@@ -108,3 +108,28 @@ TEST(Config, CallEmergencyAndDiagnosticsKeys) {
   EXPECT_EQ(c->srtp_keylog_file, "/etc/exphone/keys.log");
   EXPECT_EQ(c->transport.tls.keylog_file, "/etc/exphone/tls.log");
 }
+
+// docs/resilience.md: failback probe, RFC 5626 section 4.5 backoff, start-up jitter.
+TEST(Config, ResilienceKeys) {
+  auto c = parse_config("[[account]]\nuser = \"1\"\ndomain = \"d\"\n", "/etc/exphone", "phone.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->accounts[0].failback_interval_s, 60u);
+  EXPECT_EQ(c->accounts[0].retry.base_all_failed_s, 30u);
+  EXPECT_EQ(c->accounts[0].retry.base_some_ok_s, 90u);
+  EXPECT_EQ(c->accounts[0].retry.max_s, 1800u);
+  EXPECT_EQ(c->accounts[0].startup_jitter_ms, 2000u);
+  c = parse_config("[[account]]\nuser = \"1\"\ndomain = \"d\"\nfailback_interval_s = 0\nretry_base_s = 5\n"
+                   "retry_max_s = 120\nstartup_jitter_ms = 0\n",
+                   "/etc/exphone", "phone.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->accounts[0].failback_interval_s, 0u);
+  EXPECT_EQ(c->accounts[0].retry.base_all_failed_s, 5u);
+  EXPECT_EQ(c->accounts[0].retry.base_some_ok_s, 15u);
+  EXPECT_EQ(c->accounts[0].retry.max_s, 120u);
+  EXPECT_EQ(c->accounts[0].startup_jitter_ms, 0u);
+  EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nretry_base_s = 0\n").find("phone.toml:4"), std::string::npos);
+  EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nretry_base_s = 60\nretry_max_s = 30\n").find("retry_max_s must not"),
+            std::string::npos);
+  EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nfailback_interval_s = -1\n").find("between"), std::string::npos);
+  EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nstartup_jitter_ms = \"x\"\n").find("integer"), std::string::npos);
+}
