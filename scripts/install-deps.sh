@@ -25,6 +25,8 @@ PACKAGES=(
   baresip-core
   # a device clock in 1970 for the certificate-date tests
   faketime
+  # an NTP server on loopback for the trusted-clock test (tests/interop/test_clock.py)
+  chrony
   # a DNS server on loopback with NAPTR/SRV records (RFC 3263 tests)
   dnsmasq-base
   # captures: no cleartext SIP or audio on the wire during a secure call

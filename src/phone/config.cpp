@@ -392,6 +392,32 @@ std::optional<Error> read_paging(const Reader& r, const toml::table& t, PagingCo
   return std::nullopt;
 }
 
+// [clock] (docs/config.md): SNTP servers for a trusted time (RFC 4330).
+std::optional<Error> read_clock(const Reader& r, const toml::table& t, clock::SntpConfig& c) {
+  const std::string sec = "clock";
+  if (auto e = r.only(t, sec, {"ntp_servers", "sync_timeout_s", "resync_interval_s"})) return e;
+  if (const toml::node* n = t.get("ntp_servers")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return r.error(n, "clock.ntp_servers must be an array of \"host:port\" strings");
+    if (arr->size() > 16) return r.error(n, "clock.ntp_servers: at most 16 servers");
+    for (const toml::node& item : *arr) {
+      if (!item.is_string()) return r.error(&item, "clock.ntp_servers entries must be strings");
+      std::string v = *item.value<std::string>();
+      if (auto a = clock::parse_server(v); !a) return r.error(&item, "clock.ntp_servers: " + a.error().message);
+      c.servers.push_back(v);
+    }
+  }
+  int timeout_s = static_cast<int>(c.sync_timeout.count() / 1000);
+  int resync_s = static_cast<int>(c.resync_interval.count() / 1000);
+  if (auto e = r.integer(t, "sync_timeout_s", timeout_s, 1, 120, sec)) return e;
+  if (auto e = r.integer(t, "resync_interval_s", resync_s, 0, 7 * 86400, sec)) return e;
+  if (resync_s != 0 && resync_s < 16)
+    return r.error(t.get("resync_interval_s"), "clock.resync_interval_s must be 0 (once) or at least 16 (RFC 4330 section 10)");
+  c.sync_timeout = std::chrono::milliseconds(std::int64_t{timeout_s} * 1000);
+  c.resync_interval = std::chrono::milliseconds(std::int64_t{resync_s} * 1000);
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, const std::string& base_dir, const std::string& source_name) {
@@ -405,7 +431,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   Reader r(source_name, base_dir);
   Config c;
   c.source = source_name;
-  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics", "emergency", "paging"})) return *e;
+  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics", "emergency", "paging", "clock"})) return *e;
   if (const toml::node* n = root.get("account")) {
     const toml::array* arr = n->as_array();
     if (!arr || !arr->is_array_of_tables()) return r.error(n, "account must be written as [[account]] tables");
@@ -454,6 +480,10 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   if (const toml::node* n = root.get("paging")) {
     if (!n->is_table()) return r.error(n, "paging must be a table");
     if (auto e = read_paging(r, *n->as_table(), c.paging)) return *e;
+  }
+  if (const toml::node* n = root.get("clock")) {
+    if (!n->is_table()) return r.error(n, "clock must be a table");
+    if (auto e = read_clock(r, *n->as_table(), c.clock)) return *e;
   }
   if (const toml::node* n = root.get("diagnostics")) {
     // docs/diagnostics.md: key exports for troubleshooting, off by default

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "clock/sntp_config.h"
 #include "core/result.h"
 #include "net/transport_layer.h"
 #include "txn/timers.h"
@@ -52,6 +53,7 @@ struct Config {
   std::string srtp_keylog_file;          // [diagnostics]: SRTP keys per stream (docs/diagnostics.md)
   EmergencyConfig emergency;             // [emergency]: the hotline
   PagingConfig paging;                   // [paging], [[paging.group]]: multicast pages
+  clock::SntpConfig clock;               // [clock]: NTP servers (empty = trust the system clock)
   bool echo = false;                     // answered calls hear themselves (line test)
   bool answer_beep = false;              // beep on the speaker when a call is answered
   std::string source;              // file path (for messages)

@@ -67,7 +67,10 @@ int run_register(const RegisterOptions& o) {
     clients.push_back(std::move(c));
   }
   auto t0 = Clock::now();
-  for (auto& c : clients) c->start();
+  // [clock]: the first TLS connection waits for NTP, at most sync_timeout_s.
+  stack.sync_clock(*config, [&clients] {
+    for (auto& c : clients) c->start();
+  }, o.json);
   stack.io.run_for(std::chrono::seconds(o.timeout_s));
   long run_ms = static_cast<long>(std::chrono::duration_cast<Millis>(Clock::now() - t0).count());
 

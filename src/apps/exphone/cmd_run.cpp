@@ -49,9 +49,10 @@ int run_daemon(const RunOptions& o) {
   stack.on_request = [&phone](const sip::Message& m, const net::FlowPtr& flow) { return phone.on_request(m, flow); };
 
   std::string ctl_path = config->control_socket.empty() ? default_control_socket() : config->control_socket;
-  auto ctl = ControlServer::open(stack.io, phone, ctl_path);
+  auto ctl = ControlServer::open(stack.io, phone, ctl_path, stack.trusted_clock);
   if (!ctl) return report_error(ctl.error());
-  phone.start();
+  // [clock]: registration (the first TLS connection) waits for NTP, at most sync_timeout_s.
+  stack.sync_clock(*config, [&phone] { phone.start(); });
   if (Status s = phone.start_paging(); !s) return report_error(s.error());
 
   boost::asio::signal_set signals(stack.io, SIGINT, SIGTERM);

@@ -53,7 +53,7 @@ json account_json(const ua::RegistrationClient& c) {
 
 }  // namespace
 
-std::string ControlServer::execute(phone::Phone& phone, const std::string& line) {
+std::string ControlServer::execute(phone::Phone& phone, const std::string& line, const TrustedClock* clock) {
   std::istringstream in(line);
   std::string cmd, arg, arg2;
   in >> cmd >> arg >> arg2;
@@ -66,6 +66,7 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line)
     reply["calls"] = json::array();
     for (const auto& c : phone.calls()) reply["calls"].push_back(to_json(c));
     reply["warnings"] = phone.warnings();
+    if (clock != nullptr) reply["clock"] = to_json(*clock);
     if (const auto* h = phone.hotline()) {
       const auto& hs = h->status();
       reply["emergency"] = {{"active", hs.active}, {"call_id", hs.call_id}, {"attempts", hs.attempts},
@@ -115,8 +116,10 @@ ControlServer::~ControlServer() {
   ::unlink(path_.c_str());
 }
 
-Result<std::unique_ptr<ControlServer>> ControlServer::open(asio::io_context& io, phone::Phone& phone, const std::string& path) {
+Result<std::unique_ptr<ControlServer>> ControlServer::open(asio::io_context& io, phone::Phone& phone, const std::string& path,
+                                                           std::shared_ptr<const TrustedClock> clock) {
   std::unique_ptr<ControlServer> s(new ControlServer(io, phone, path));
+  s->clock_ = std::move(clock);
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   std::error_code fec;
   if (!dir.empty()) {
@@ -157,7 +160,7 @@ void ControlServer::accept() {
         }
         auto reply = std::make_shared<std::string>(
             rec && line.empty() ? json{{"ok", false}, {"error", {{"code", "ctl-usage"}, {"message", "one command line of at most 4096 bytes"}}}}.dump() + "\n"
-                                : execute(phone_, line));
+                                : execute(phone_, line, clock_.get()));
         asio::async_write(*conn, asio::buffer(*reply), [conn, reply](const boost::system::error_code&, std::size_t) {
           boost::system::error_code ignored;
           conn->close(ignored);

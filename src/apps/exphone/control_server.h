@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "core/trusted_clock.h"
 #include "phone/phone.h"
 
 namespace exphone::cli {
@@ -24,12 +25,14 @@ std::string default_control_socket();
 
 class ControlServer {
  public:
+  // `clock` (may be null): the trusted clock reported as "clock" in status.
   static Result<std::unique_ptr<ControlServer>> open(boost::asio::io_context& io, phone::Phone& phone,
-                                                     const std::string& path);
+                                                     const std::string& path,
+                                                     std::shared_ptr<const TrustedClock> clock = nullptr);
   ~ControlServer();
 
   // One command line -> the JSON reply (also used by tests without a socket).
-  static std::string execute(phone::Phone& phone, const std::string& line);
+  static std::string execute(phone::Phone& phone, const std::string& line, const TrustedClock* clock = nullptr);
 
  private:
   ControlServer(boost::asio::io_context& io, phone::Phone& phone, std::string path);
@@ -37,6 +40,7 @@ class ControlServer {
 
   phone::Phone& phone_;
   std::string path_;
+  std::shared_ptr<const TrustedClock> clock_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -210,4 +210,21 @@ json to_json(const phone::PageGroupStatus& g) {
               {"malformed", g.malformed}};
 }
 
+json to_json(const TrustedClock& c) {
+  json j{{"synchronized", c.synchronized()},
+         {"source", c.source()},
+         {"plausible", c.plausible()},
+         {"state", c.synchronized() ? "synchronized" : c.plausible() ? "system" : "clock-unsynchronized"},
+         {"ntp_configured", c.ntp_configured()},
+         {"offset_ms", nullptr},
+         {"last_sync", nullptr},
+         {"now", format_utc(std::chrono::system_clock::to_time_t(c.now()))}};
+  if (const auto& s = c.last_sync()) {
+    j["offset_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(s->offset).count();
+    j["delay_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(s->delay).count();
+    j["last_sync"] = format_utc(s->at);
+  }
+  return j;
+}
+
 }  // namespace exphone::cli

@@ -9,6 +9,7 @@
 #include "sdp/session.h"
 #include "sip/message.h"
 #include "sip/validate.h"
+#include "core/trusted_clock.h"
 
 namespace exphone::cli {
 
@@ -18,5 +19,6 @@ nlohmann::ordered_json to_json(const Error& e);
 nlohmann::ordered_json to_json(const phone::CallReport& r);  // the call report of DESIGN.md
 nlohmann::ordered_json to_json(const net::tls::TlsPeerInfo& t);  // "tls" of every report
 nlohmann::ordered_json to_json(const phone::PageGroupStatus& g);  // a paging group / page (docs/paging.md)
+nlohmann::ordered_json to_json(const TrustedClock& c);  // "clock" of ctl status (docs/config.md [clock])
 
 }  // namespace exphone::cli

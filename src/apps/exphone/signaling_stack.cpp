@@ -14,7 +14,10 @@ Status SignalingStack::init(const phone::Config& config) {
     auto r = ua::registrar_address(a);
     tls_needed = tls_needed || (r && net::uses_tls(r->protocol));
   }
-  auto t = net::TransportLayer::create(io, timers, config.transport, tls_needed);
+  net::TransportConfig transport_config = config.transport;
+  trusted_clock->set_ntp_configured(!config.clock.servers.empty());
+  if (!transport_config.tls.clock) transport_config.tls.clock = trusted_clock;
+  auto t = net::TransportLayer::create(io, timers, transport_config, tls_needed);
   if (!t) return t.error();
   transport = std::move(*t);
   auto d = net::DnsResolver::create(io, config.dns_servers);
@@ -70,6 +73,37 @@ Status SignalingStack::init(const phone::Config& config) {
     }
   });
   return Ok{};
+}
+
+void SignalingStack::sync_clock(const phone::Config& config, std::function<void()> then, bool quiet) {
+  if (config.clock.servers.empty()) {
+    then();
+    return;
+  }
+  sntp = std::make_unique<clock::SntpClient>(io, *trusted_clock, config.clock);
+  auto done = std::make_shared<std::function<void()>>(std::move(then));
+  sntp->start([this, done, quiet](const Status& s) {
+    std::ostream& out = quiet ? std::cerr : std::cout;
+    const TrustedClock& c = *trusted_clock;
+    if (s) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.last_sync()->offset).count();
+      out << "clock: synchronized by " << c.source() << ", offset " << ms << " ms, NTP time "
+          << format_utc(std::chrono::system_clock::to_time_t(c.now())) << std::endl;
+    } else if (!c.plausible()) {
+      out << "clock: clock-unsynchronized: the device clock "
+          << format_utc(std::chrono::system_clock::to_time_t(c.system_now())) << " is before this build ("
+          << format_utc(build_time()) << ") and no NTP server answered (" << s.error().code << ": "
+          << s.error().message << ")" << std::endl;
+    } else {
+      out << "clock: no NTP answer (" << s.error().code << ": " << s.error().message
+          << "), trusting the system clock" << std::endl;
+    }
+    if (*done) {
+      auto f = std::move(*done);
+      *done = nullptr;
+      f();
+    }
+  });
 }
 
 }  // namespace exphone::cli
