@@ -205,6 +205,12 @@ void RegistrationClient::open_flow() {
     if (flow_->tls_info()) status_.tls = *flow_->tls_info();
     flow_->on_closed = [this, alive](const Error& e) {
       if (alive.expired()) return;
+      if (failover_.failing_back()) {
+        // the primary's new flow died before it took the binding: the pending REGISTER's
+        // transport error or timeout returns to the backup (fail_over)
+        flow_.reset();
+        return;
+      }
       bool was_registered = status_.registered;
       status_.registered = false;
       flow_.reset();
@@ -273,15 +279,19 @@ void RegistrationClient::send_register(std::uint32_t expires, std::vector<Digest
   net::FlowPtr flow = flow_;
   txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
   std::weak_ptr<bool> alive = alive_;
+  // Only the newest REGISTER drives the state: a late timeout of one sent over a flow that has
+  // since been replaced (RFC 5626 section 4.5) must not start a failover.
+  std::uint64_t gen = ++generation_;
   txn::ClientCallbacks cb;
-  cb.on_response = [this, alive](const Message& r) {
-    if (!alive.expired()) on_response(r);
+  cb.on_response = [this, alive, gen](const Message& r) {
+    if (!alive.expired() && gen == generation_) on_response(r);
   };
-  cb.on_timeout = [this, alive] {
-    if (!alive.expired()) fail(make_error("timeout", "no final response from the registrar " + status_.registrar));
+  cb.on_timeout = [this, alive, gen] {
+    if (!alive.expired() && gen == generation_)
+      fail(make_error("timeout", "no final response from the registrar " + status_.registrar));
   };
-  cb.on_transport_error = [this, alive](const Error& e) {
-    if (!alive.expired()) fail(e);
+  cb.on_transport_error = [this, alive, gen](const Error& e) {
+    if (!alive.expired() && gen == generation_) fail(e);
   };
   auto t = txns_.send_request(std::move(m), std::move(ch), std::move(cb));
   if (!t) fail(t.error());
@@ -486,8 +496,11 @@ void RegistrationClient::probe() {
       m->add_header(HeaderId::kContentLength, "0");
       txn::Channel ch{[flow](const std::string& wire) { return flow->send(wire); }, flow->reliable()};
       txn::ClientCallbacks cb;
-      cb.on_response = [this, alive](const Message& r) {
-        if (!alive.expired() && r.status() >= 200) probe_answered();
+      cb.on_response = [this, alive, give_up](const Message& r) {
+        if (alive.expired() || r.status() < 200) return;
+        // 408/480/503 say "not available" (RFC 3261 section 21.5.4, RFC 3263 section 4.3)
+        if (r.status() == 503 || r.status() == 408 || r.status() == 480) return give_up();
+        probe_answered();
       };
       cb.on_timeout = [alive, give_up] {
         if (!alive.expired()) give_up();

@@ -163,6 +163,7 @@ class RegistrationClient {
   std::string call_id_;
   std::string from_tag_;
   std::uint32_t cseq_ = 0;
+  std::uint64_t generation_ = 0;             // of the newest REGISTER transaction
   std::uint32_t requested_expires_ = 0;
   int interval_retries_ = 0;
   Status status_;
