@@ -84,6 +84,7 @@ void StreamConnection::accept(tcp::socket socket) {
     // server side: "verified" means the peer presented a certificate that chains to ca_files
     tls_info_->verified = SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
     open_ = true;
+    half_deadline_ = false;  // handshake done: from now on the idle clock
     arm_idle();
     read();
   });
@@ -91,16 +92,22 @@ void StreamConnection::accept(tcp::socket socket) {
 
 // An inbound connection must carry traffic: after idle_timeout without a byte it is closed, and
 // a half message may not linger longer than half_message_timeout (slowloris, section 18.3).
+// The half-message deadline runs from the first byte of a message (or the start of the TLS
+// handshake) and more bytes of the same message do not extend it: a slow sender dripping a byte
+// every few seconds is closed after half_message_timeout, not kept forever.
 void StreamConnection::arm_idle() {
   if (!inbound_) return;
+  bool half = framer_.buffered() > 0 || (tls_ && !open_);
+  if (half && half_deadline_ && idle_timer_) return;  // this message's deadline stands
   if (idle_timer_) timers_.cancel(idle_timer_);
-  Millis limit = framer_.buffered() > 0 ? owner_.config().half_message_timeout : owner_.config().idle_timeout;
+  half_deadline_ = half;
+  Millis limit = half ? owner_.config().half_message_timeout : owner_.config().idle_timeout;
   auto self = shared_from_this();
-  idle_timer_ = timers_.schedule(limit, [this, self] {
+  idle_timer_ = timers_.schedule(limit, [this, self, half] {
     idle_timer_ = 0;
-    fail(make_error(framer_.buffered() > 0 ? "transport-incomplete" : "transport-idle",
+    fail(make_error(half ? "transport-incomplete" : "transport-idle",
                     "closing connection from " + target_.endpoint.to_string() +
-                        (framer_.buffered() > 0 ? ": incomplete message" : ": idle")));
+                        (half ? (open_ ? ": incomplete message" : ": TLS handshake not finished") : ": idle")));
   });
 }
 
@@ -231,6 +238,7 @@ void StreamConnection::on_bytes(std::size_t n) {
       fail(ev.error());
       return;
     }
+    if (*ev != sip::StreamFramer::Event::kNeedMore) half_deadline_ = false;  // a whole unit: the next starts afresh
     switch (*ev) {
       case sip::StreamFramer::Event::kNeedMore:
         return;

@@ -75,6 +75,7 @@ class StreamConnection final : public Flow, public std::enable_shared_from_this<
   TimerService::Id pong_timer_ = 0;
   TimerService::Id idle_timer_ = 0;
   bool inbound_ = false;
+  bool half_deadline_ = false;  // idle_timer_ is the half-message deadline (not extended by more bytes)
 };
 
 }  // namespace exphone::net

@@ -1,7 +1,10 @@
 #include "net/transport_layer.h"
 
 #include <boost/asio/post.hpp>
+#include <cstdint>
+#include <utility>
 
+#include "core/text.h"
 #include "net/stream_connection.h"
 #include "net/udp_socket.h"
 #include "net/websocket_connection.h"
@@ -65,7 +68,7 @@ void TransportLayer::connect(const Target& target, std::function<void(Result<Flo
     done(FlowPtr(it->second));
     return;
   }
-  if (it == connections_.end() && connections_.size() >= config_.max_connections) {
+  if (it == connections_.end() && connections_.size() >= config_.max_connections && !shed_inbound()) {
     done(make_error("transport-limit", "too many connections (" + std::to_string(config_.max_connections) + ")"));
     return;
   }
@@ -147,6 +150,29 @@ void TransportLayer::accept_next(Listener& l) {
     }
     accept_next(l);
   });
+}
+
+// Our own connections (the registrar's flow, a call we place) come before inbound ones: with
+// the table full of connections others opened to our listeners (idle, slowloris), one of them is
+// closed to make room — an unauthenticated one (no verified client certificate) first, and of
+// those the oldest.
+bool TransportLayer::shed_inbound() {
+  auto victim = connections_.end();
+  auto rank = [](const std::string& key, const Flow& f) {
+    // key "in|SEQ|endpoint": SEQ is the arrival order
+    std::uint64_t seq = text::parse_uint(std::string_view(key).substr(3, key.find('|', 3) - 3), UINT64_MAX).value_or(0);
+    bool verified = f.tls_info() && f.tls_info()->verified;
+    return std::pair{verified, seq};
+  };
+  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+    if (it->first.rfind("in|", 0) != 0) continue;
+    if (victim == connections_.end() || rank(it->first, *it->second) < rank(victim->first, *victim->second)) victim = it;
+  }
+  if (victim == connections_.end()) return false;
+  FlowPtr f = victim->second;
+  connections_.erase(victim);  // close() forgets it too; erase first so the count drops now
+  f->close();
+  return true;
 }
 
 std::size_t TransportLayer::connection_count() const { return connections_.size(); }

@@ -111,6 +111,7 @@ class TransportLayer {
   };
   Result<Endpoint> listen(Protocol p, const std::string& bind, std::uint16_t port);
   void accept_next(Listener& l);
+  bool shed_inbound();  // closes the inbound connection to shed first; false when there is none
   std::map<std::string, std::shared_ptr<Flow>> connections_;  // key: proto|endpoint|name
   std::vector<std::unique_ptr<Listener>> listeners_;
   tls::SslCtx tls_server_ctx_;

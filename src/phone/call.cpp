@@ -896,6 +896,13 @@ bool Call::owns(const Message& m) const {
   return dialog_ && dialog_->matches(m);
 }
 
+void Call::invite_transaction_gone() {
+  if (!invite_st_) return;  // answered or refused already: the transaction is no longer ours
+  invite_st_ = nullptr;
+  if (state_ == State::kRinging)
+    finish("error", make_error("transport-failed", "the INVITE's transaction ended (its connection failed) while ringing"));
+}
+
 void Call::on_request(const Message& m, const net::FlowPtr&, txn::ServerTransaction* st) {
   std::string_view method = m.method();
   if (method == "ACK") {

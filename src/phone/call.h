@@ -147,6 +147,9 @@ class Call {
   void on_request(const sip::Message& m, const net::FlowPtr& flow, txn::ServerTransaction* st);
   // True when `m` (a request) belongs to this call's dialog, or is a CANCEL/ACK for its INVITE.
   bool owns(const sip::Message& m) const;
+  // The phone core: the INVITE's server transaction ended (its transport failed, e.g. a peer
+  // that does not read its connection). A call still ringing on it ends; nothing keeps a pointer.
+  void invite_transaction_gone();
 
  private:
   Call(CallEnv env, CallSettings settings, Ended ended);

@@ -86,8 +86,18 @@ bool Phone::authorized(const Message& m, const net::FlowPtr& flow) {
   if (flow->tls_info() && flow->tls_info()->verified) return true;  // mutual TLS, verified client
   std::string peer = flow->remote().address.to_string();
   if (std::find(config_.allow_peers.begin(), config_.allow_peers.end(), peer) != config_.allow_peers.end()) return true;
+  // at most one line a second: a flood must not flood the log too
+  auto now = std::chrono::steady_clock::now();
+  if (now - refused_logged_at_ < std::chrono::seconds(1)) {
+    ++refused_unlogged_;
+    return false;
+  }
+  refused_logged_at_ = now;
   std::cerr << "refused " << m.method() << " from " << flow->remote().to_string() << " over "
-            << net::to_string(flow->protocol()) << ": not the registrar, not a verified TLS client, not in allow_peers (403)\n";
+            << net::to_string(flow->protocol()) << ": not the registrar, not a verified TLS client, not in allow_peers (403)";
+  if (refused_unlogged_) std::cerr << "; " << refused_unlogged_ << " more refused since the last such line";
+  std::cerr << "\n";
+  refused_unlogged_ = 0;
   return false;
 }
 
@@ -115,11 +125,32 @@ bool Phone::on_request(const Message& m, const net::FlowPtr& flow) {
   // An out-of-dialog OPTIONS touches no call and no state: monitoring and PBX keepalives get
   // their 200 from anyone (the stack answers it).
   if (method == "OPTIONS" && !in_dialog) return false;
-  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
-  auto st = env_.txns.create_server(m, std::move(ch), {});
-  if (!st) return true;  // transaction limit: dropped, the peer retransmits or gives up
   if (!authorized(m, flow)) {
-    (void)(*st)->respond(txn::make_response(m, 403, "Forbidden", tag_));
+    // Stateless (RFC 3261 section 8.2.7): a stranger's request costs no transaction, so a storm
+    // of them (scanners, INVITE floods without ACK) cannot fill the table and lock out the
+    // registrar. A retransmission simply gets the same 403 again.
+    (void)flow->send(sip::serialize(txn::make_response(m, 403, "Forbidden", tag_)));
+    return true;
+  }
+  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
+  txn::ServerCallbacks cbs;
+  if (method == "INVITE" && !in_dialog) {
+    // the call keeps a pointer to this transaction while it rings: tell it when the transaction
+    // ends early (a transport error), before the layer reaps it
+    std::weak_ptr<bool> alive = alive_;
+    cbs.on_terminated = [this, alive, id = std::string(m.call_id())] {
+      if (alive.expired()) return;
+      if (Call* c = find(id)) c->invite_transaction_gone();
+    };
+  }
+  auto st = env_.txns.create_server(m, std::move(ch), std::move(cbs));
+  if (!st) {
+    if (st.error().code == "txn-limit") {
+      // every slot holds a request still waiting for its answer: refuse statelessly, come back later
+      auto r = txn::make_response(m, 503, "Service Unavailable", tag_);
+      r.add_header(HeaderId::kRetryAfter, "5");
+      (void)flow->send(sip::serialize(r));
+    }
     return true;
   }
   if (method == "CANCEL" || in_dialog) {
@@ -152,7 +183,9 @@ void Phone::new_call(const Message& m, const net::FlowPtr& flow, txn::ServerTran
     (void)st->respond(txn::make_response(m, 482, "Loop Detected", tag_));
     return;
   }
-  if (calls_.size() >= kMaxCalls) {
+  std::size_t live = 0;
+  for (const auto& [id, c] : calls_) live += c->state() != Call::State::kTerminated;
+  if (live >= kMaxCalls && !shed_oldest_ringing()) {
     (void)st->respond(txn::make_response(m, 486, "Busy Here", tag_));
     return;
   }
@@ -168,11 +201,29 @@ void Phone::new_call(const Message& m, const net::FlowPtr& flow, txn::ServerTran
   raw->on_state = [this](Call& c) { state_changed(c); };
   if (on_call_state) on_call_state(*raw);
   calls_[call_id] = std::move(call);
+  arrival_[call_id] = ++arrivals_;
+  // its 180 could not be sent (the transaction ended before the call was in calls_)
+  if (st->state() == txn::ServerTransaction::State::kTerminated) raw->invite_transaction_gone();
   if (config_.auto_answer && raw->state() == Call::State::kRinging) {
     std::string why = auto_answer_refusal(m, flow);
     if (why.empty()) (void)raw->answer();
     else std::cerr << "call " << call_id << " rings instead of auto-answering: " << why << "\n";
   }
+}
+
+bool Phone::shed_oldest_ringing() {
+  Call* oldest = nullptr;
+  std::uint64_t seq = 0;
+  for (const auto& [id, c] : calls_) {
+    if (!c->incoming() || c->state() != Call::State::kRinging) continue;
+    auto a = arrival_.find(id);
+    std::uint64_t n = a == arrival_.end() ? 0 : a->second;
+    if (!oldest || n < seq) oldest = c.get(), seq = n;
+  }
+  if (!oldest) return false;
+  std::cerr << "call " << oldest->call_id() << " shed (480): " << kMaxCalls
+            << " calls and a new INVITE arrived; the oldest unanswered one goes first\n";
+  return static_cast<bool>(oldest->reject(480, "Temporarily Unavailable"));
 }
 
 // Intercom auto-answer (issue "Intercom and emergency duties"): allowlisted AND authenticated.
@@ -197,6 +248,7 @@ void Phone::ended(Call& call) {
   std::string id = call.call_id();
   if (hotline_ && hotline_->is_emergency(id)) r.emergency = true;
   calls_.erase(id);  // destroys `call`
+  arrival_.erase(id);
   if (on_call_end) on_call_end(r);
   if (hotline_) hotline_->call_ended(id, r.answered, r.error ? r.error->code : (r.final_status ? std::to_string(r.final_status) : r.ended_by));
 }

@@ -9,6 +9,8 @@
 // Anything else gets 403 and a log line, and touches no call.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -93,7 +95,16 @@ class Phone {
   std::unique_ptr<Paging> paging_;
   std::vector<std::string> page_held_;  // calls a page put on hold, resumed when it ends
   std::string tag_ = "";  // To tag for our stateless-looking refusals (403, 481)
+  // At most kMaxCalls live calls. When full, a new INVITE sheds the oldest incoming call that is
+  // still ringing (480, never an answered one): a storm of unanswered INVITEs cannot keep the
+  // line busy; with no ringing call to shed the newcomer gets 486.
   static constexpr std::size_t kMaxCalls = 8;
+  bool shed_oldest_ringing();
+  std::map<std::string, std::uint64_t> arrival_;  // Call-ID -> arrival order of incoming calls
+  std::uint64_t arrivals_ = 0;
+  std::chrono::steady_clock::time_point refused_logged_at_{};  // the 403 log line is rate-limited
+  std::uint64_t refused_unlogged_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks that may outlive us
 };
 
 }  // namespace exphone::phone

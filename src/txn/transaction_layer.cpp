@@ -53,7 +53,7 @@ void TransactionLayer::reap_later() {
   reap_timer_ = timers_.schedule(Millis{0}, [this] {
     reap_timer_ = 0;
     std::erase_if(clients_, [](auto& kv) { return kv.second->state() == ClientTransaction::State::kTerminated; });
-    std::erase_if(servers_, [](auto& kv) { return kv.second->state() == ServerTransaction::State::kTerminated; });
+    std::erase_if(servers_, [](auto& kv) { return kv.second.t->state() == ServerTransaction::State::kTerminated; });
   });
 }
 
@@ -90,19 +90,37 @@ bool TransactionLayer::on_response(const Message& response) {
 ServerTransaction* TransactionLayer::match_request(const Message& request) {
   std::string_view method = request.method() == "ACK" ? std::string_view("INVITE") : request.method();
   auto it = servers_.find(server_key(request, method));
-  if (it == servers_.end() || it->second->state() == ServerTransaction::State::kTerminated) return nullptr;
+  if (it == servers_.end() || it->second.t->state() == ServerTransaction::State::kTerminated) return nullptr;
   // An ACK for a 2xx carries a new branch (section 17.1.1.3 vs 13.2.2.4), so a match here is
   // either a retransmission or the ACK of a non-2xx final response.
-  it->second->on_request(request);
-  return it->second.get();
+  it->second.t->on_request(request);
+  return it->second.t.get();
+}
+
+bool TransactionLayer::shed_oldest_answered_server() {
+  // Completed/Confirmed (or already terminated): the final response is sent and the TU holds no
+  // pointer to it any more; dropping it only loses retransmissions of that final response.
+  auto victim = servers_.end();
+  for (auto it = servers_.begin(); it != servers_.end(); ++it) {
+    auto st = it->second.t->state();
+    if (st != ServerTransaction::State::kCompleted && st != ServerTransaction::State::kConfirmed &&
+        st != ServerTransaction::State::kTerminated)
+      continue;
+    if (victim == servers_.end() || it->second.seq < victim->second.seq) victim = it;
+  }
+  if (victim == servers_.end()) return false;
+  servers_.erase(victim);  // the destructor cancels its timers
+  ++servers_shed_;
+  return true;
 }
 
 Result<ServerTransaction*> TransactionLayer::create_server(const Message& request, Channel channel, ServerCallbacks callbacks) {
   if (request.method() == "ACK") return make_error("txn-bad-request", "an ACK creates no server transaction");
-  if (servers_.size() >= limits_.max_server) return make_error("txn-limit", "too many server transactions");
   std::string key = server_key(request, request.method());
   if (key.empty()) return make_error("txn-bad-request", "request without a usable Via");
   if (servers_.count(key)) return make_error("txn-duplicate", "a server transaction for this request exists");
+  if (servers_.size() >= limits_.max_server && !shed_oldest_answered_server())
+    return make_error("txn-limit", "too many server transactions waiting for a final response");
   auto user_terminated = std::move(callbacks.on_terminated);
   callbacks.on_terminated = [this, user_terminated] {
     reap_later();
@@ -110,13 +128,13 @@ Result<ServerTransaction*> TransactionLayer::create_server(const Message& reques
   };
   auto t = std::make_unique<ServerTransaction>(request, std::move(channel), timers_, config_, std::move(callbacks));
   ServerTransaction* raw = t.get();
-  servers_.emplace(std::move(key), std::move(t));
+  servers_.emplace(std::move(key), ServerEntry{std::move(t), ++server_seq_});
   return raw;
 }
 
 ServerTransaction* TransactionLayer::find_invite_for_cancel(const Message& cancel) {
   auto it = servers_.find(server_key(cancel, "INVITE"));
-  return it == servers_.end() ? nullptr : it->second.get();
+  return it == servers_.end() ? nullptr : it->second.t.get();
 }
 
 }  // namespace exphone::txn

@@ -2,6 +2,7 @@
 // messages to them (sections 17.1.3 and 17.2.3) and removes them when they terminate.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -13,7 +14,12 @@ namespace exphone::txn {
 
 struct TransactionLimits {
   std::size_t max_client = 256;
-  std::size_t max_server = 256;  // beyond this, new requests are refused (503) by the caller
+  // Beyond max_server, create_server() first sheds the oldest server transaction that has
+  // already sent its final response (Completed/Confirmed: it only absorbs retransmissions and
+  // waits for Timer H/J, up to 32 s on UDP), so a storm of answered requests cannot lock out new
+  // work; only when every slot holds a request still waiting for its final answer does it fail
+  // with `txn-limit`, and the caller refuses statelessly with 503 + Retry-After.
+  std::size_t max_server = 256;
 };
 
 class TransactionLayer {
@@ -45,6 +51,8 @@ class TransactionLayer {
 
   std::size_t client_count() const { return clients_.size(); }
   std::size_t server_count() const { return servers_.size(); }
+  // server transactions dropped early to make room (see TransactionLimits::max_server)
+  std::uint64_t servers_shed() const { return servers_shed_; }
   TimerService& timers() { return timers_; }
   const TimerConfig& config() const { return config_; }
 
@@ -52,12 +60,19 @@ class TransactionLayer {
   static std::string client_key(std::string_view branch, std::string_view method);
   static std::string server_key(const sip::Message& request, std::string_view method);
   void reap_later();
+  bool shed_oldest_answered_server();
+  struct ServerEntry {
+    std::unique_ptr<ServerTransaction> t;
+    std::uint64_t seq = 0;  // creation order: the oldest answered one is shed first
+  };
 
   TimerService& timers_;
   TimerConfig config_;
   Limits limits_;
   std::unordered_map<std::string, std::unique_ptr<ClientTransaction>> clients_;
-  std::unordered_map<std::string, std::unique_ptr<ServerTransaction>> servers_;
+  std::unordered_map<std::string, ServerEntry> servers_;
+  std::uint64_t server_seq_ = 0;
+  std::uint64_t servers_shed_ = 0;
   TimerService::Id reap_timer_ = 0;
 };
 

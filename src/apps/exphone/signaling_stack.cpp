@@ -58,18 +58,21 @@ Status SignalingStack::init(const phone::Config& config) {
     sip::Verdict v = sip::validate(m);
     if (v.valid && on_request && on_request(m, flow)) return;
     if (m.method() == "ACK") return;
-    txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
-    auto st = txns->create_server(m, std::move(ch), {});
-    if (!st) return;
+    // Everything answered here is answered statelessly (RFC 3261 section 8.2.7): the answer
+    // does not depend on state, a retransmission gets it again, and a flood of malformed
+    // requests, OPTIONS scans or stray INVITEs holds no transaction (no Timer J/H state).
+    auto reply = [&](int code, std::string_view reason) {
+      (void)flow->send(sip::serialize(txn::make_response(m, code, reason, to_tag)));
+    };
     if (!v.valid && v.response) {
-      (void)(*st)->respond(txn::make_response(m, v.response, v.reason, to_tag));
+      reply(v.response, v.reason);
     } else if (!v.valid) {
       return;  // not answerable (e.g. no Via): dropped
     } else if (m.method() == "OPTIONS") {
-      (void)(*st)->respond(txn::make_response(m, 200, "OK", to_tag));
+      reply(200, "OK");
     } else {
       // The one-shot tools are no phone: nothing here can take a call.
-      (void)(*st)->respond(txn::make_response(m, 480, "Temporarily Unavailable", to_tag));
+      reply(480, "Temporarily Unavailable");
     }
   });
   return Ok{};

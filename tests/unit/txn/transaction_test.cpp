@@ -259,3 +259,44 @@ TEST(ServerTransaction, Rfc2543MatchingWithoutMagicCookie) {
   EXPECT_TRUE(TransactionLayer::new_branch().rfind("z9hG4bK", 0) == 0);
   EXPECT_NE(TransactionLayer::new_branch(), TransactionLayer::new_branch());
 }
+
+// A storm of answered requests (e.g. INVITEs refused with 486 and never ACKed, Timer H = 32 s)
+// must not lock out new work: at the limit the oldest answered transaction is shed; requests
+// still waiting for their final response are never shed, and when only those are left the
+// layer refuses (the caller answers 503 + Retry-After).
+TEST(ServerTransaction, FullTableShedsTheOldestAnsweredTransactionFirst) {
+  ManualTimers timers;
+  TransactionLayer::Limits limits;
+  limits.max_server = 3;
+  TransactionLayer layer(timers, {}, limits);
+  Wire wire;
+  Message pending = request("INVITE", "z9hG4bKpending");  // ringing: no final response yet
+  auto p = layer.create_server(pending, wire.channel(), {});
+  ASSERT_TRUE(p.ok());
+  Message old1 = request("INVITE", "z9hG4bKold1"), old2 = request("INVITE", "z9hG4bKold2");
+  for (auto* m : {&old1, &old2}) {
+    auto st = layer.create_server(*m, wire.channel(), {});
+    ASSERT_TRUE(st.ok());
+    ASSERT_TRUE((*st)->respond(make_response(*m, 486, "Busy Here", "x")).ok());
+  }
+  ASSERT_EQ(layer.server_count(), 3u);
+  Message fresh = request("INVITE", "z9hG4bKfresh");
+  auto f = layer.create_server(fresh, wire.channel(), {});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(layer.server_count(), 3u);
+  EXPECT_EQ(layer.servers_shed(), 1u);
+  EXPECT_EQ(layer.match_request(old1), nullptr);  // the oldest answered one went first
+  EXPECT_NE(layer.match_request(old2), nullptr);
+  EXPECT_EQ(layer.match_request(pending), *p);     // the one still waiting for an answer stays
+  // old2 goes next; then only unanswered transactions are left: refused
+  ASSERT_TRUE(layer.create_server(request("OPTIONS", "z9hG4bKn1"), wire.channel(), {}).ok());
+  EXPECT_EQ(layer.servers_shed(), 2u);
+  auto refused = layer.create_server(request("OPTIONS", "z9hG4bKn2"), wire.channel(), {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "txn-limit");
+  // the shed transaction's timers are gone with it: nothing more is sent for it
+  std::size_t sent = wire.sent.size();
+  (void)(*f)->respond(make_response(fresh, 100, "Trying"));
+  timers.advance(Millis{40000});
+  EXPECT_EQ(wire.sent.size(), sent + 1);
+}
