@@ -165,6 +165,21 @@ def main():
                        "human output:\n" + p.stdout + p.stderr)
             r.check("sip:;transport=tls, DNS name, human output", variants)
 
+            def wss():
+                # RFC 7118: the same TLS checks on Kamailio's WSS port, then OPTIONS over the WebSocket
+                rc, j, err = check(f"sip:127.0.0.1:{kam.wss_port};transport=wss", "--ca", ca, "--json",
+                                   "--timeout", "5")
+                expect(rc == 0 and j["ok"] and j["verified"], f"exit {rc}: {err}", j)
+                expect(j["address"] == f"127.0.0.1:{kam.wss_port}", "address", j)
+                expect(len(j["chain"]) == 2 and j["chain"][0]["subject"].startswith("CN=localhost"), "chain", j)
+                expect(j["options"]["answered"] and j["options"]["status"] == 200, "OPTIONS over WSS", j)
+                expect(j["client_cert"]["requested"] is True, "the WSS port asks for a client certificate", j)
+                rc, j, err = check(f"sip:127.0.0.1:{kam.wss_port};transport=wss", "--ca", pki.crt("rogue-ca"),
+                                   "--json", "--no-legacy-probe")
+                expect_failure(rc, j, err, "tls-unknown-ca")
+            r.check("sip:;transport=wss: the WSS port's chain verified, OPTIONS 200 over the WebSocket; "
+                    "wrong trust -> tls-unknown-ca", wss)
+
             def rogue_trust():
                 rc, j, err = check(good_uri, "--ca", pki.crt("rogue-ca"), "--json", "--no-legacy-probe")
                 expect_failure(rc, j, err, "tls-unknown-ca")

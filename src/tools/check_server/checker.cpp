@@ -47,7 +47,7 @@ Result<Message> build_options(const CheckTarget& t, const net::Flow& flow) {
   std::string scheme = t.sips ? "sips:" : "sip:";
   std::string host = t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host;
   // RFC 3261 section 11.1 / 8.1.1: the mandatory headers; no Contact needed for OPTIONS.
-  m.add_header(HeaderId::kVia, "SIP/2.0/TLS " + flow.local().to_string() +
+  m.add_header(HeaderId::kVia, "SIP/2.0/" + std::string(net::via_token(flow.protocol())) + " " + flow.local().to_string() +
                                    ";branch=" + txn::TransactionLayer::new_branch() + ";rport");
   m.add_header(HeaderId::kMaxForwards, "70");
   m.add_header(HeaderId::kFrom, "<" + scheme + "exphone-check@" + host + ">;tag=" + random_hex(8));
@@ -174,7 +174,7 @@ Result<net::Target> locate_server(const CheckTarget& t, Millis timeout) {
   auto dns = net::DnsResolver::create(io, {});
   if (!dns) return dns.error();
   std::optional<Result<std::vector<net::Target>>> found;
-  net::ServerUri su{t.host, t.port, net::Protocol::kTls, t.sips};
+  net::ServerUri su{t.host, t.port, t.protocol, t.sips};
   net::locate(**dns, su, [&](Result<std::vector<net::Target>> r) {
     found.emplace(std::move(r));
     io.stop();

@@ -26,10 +26,10 @@ Result<CheckTarget> parse_check_uri(std::string_view text) {
   }
   std::optional<std::string_view> transport = uri->params.get("transport");
   if (transport) {
-    if (text::iequals(*transport, "ws") || text::iequals(*transport, "wss"))
-      return usage("'" + std::string(text) + "': SIP over WebSocket (RFC 7118) is not checked yet; use the "
-                                             "server's sips: or ;transport=tls address");
-    bool tls = text::iequals(*transport, "tls");
+    if (text::iequals(*transport, "ws"))
+      return usage("'" + std::string(text) + "' is plain WebSocket (no certificate): use ;transport=wss");
+    if (text::iequals(*transport, "wss")) t.protocol = net::Protocol::kWss;
+    bool tls = text::iequals(*transport, "tls") || t.protocol == net::Protocol::kWss;
     // RFC 3261 section 26.2.2: sips with transport=tcp still means TLS over TCP.
     bool tcp = text::iequals(*transport, "tcp");
     if (!tls && !(t.sips && tcp)) {
@@ -41,7 +41,8 @@ Result<CheckTarget> parse_check_uri(std::string_view text) {
                  "' is plain SIP (UDP/TCP, no certificate): use sips:host or sip:host;transport=tls");
   }
   t.request_uri = std::string(t.sips ? "sips:" : "sip:") + uri->host_port();
-  if (!t.sips) t.request_uri += ";transport=tls";
+  if (t.protocol == net::Protocol::kWss) t.request_uri += ";transport=wss";
+  else if (!t.sips) t.request_uri += ";transport=tls";
   return t;
 }
 

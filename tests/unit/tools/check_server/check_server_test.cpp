@@ -35,11 +35,17 @@ TEST(CheckServerUri, SipsAndTransportTls) {
 
   // RFC 3261 section 26.2.2: sips with transport=tcp is still TLS over TCP.
   EXPECT_TRUE(cs::parse_check_uri("sips:pbx.example.com;transport=tcp").ok());
+
+  // RFC 7118: SIP over secure WebSocket, the same certificate checks
+  auto w = cs::parse_check_uri("sip:pbx.example.com:8443;transport=wss");
+  ASSERT_TRUE(w.ok()) << w.error().to_string();
+  EXPECT_EQ(w->protocol, exphone::net::Protocol::kWss);
+  EXPECT_EQ(w->request_uri, "sip:pbx.example.com:8443;transport=wss");
 }
 
 TEST(CheckServerUri, NonTlsAndMalformedAreUsageErrors) {
   for (const char* bad : {"sip:pbx.example.com", "sip:pbx.example.com;transport=tcp",
-                          "sips:pbx.example.com;transport=udp", "sip:pbx.example.com;transport=wss",
+                          "sips:pbx.example.com;transport=udp",
                           "https://pbx.example.com", "pbx.example.com", "sips:", "sips:pbx.example.com:0"}) {
     SCOPED_TRACE(bad);
     auto r = cs::parse_check_uri(bad);
