@@ -213,6 +213,8 @@ void Call::on_dtls_done(Result<media::DtlsSrtpKeys> keys) {
   report_.srtp = true;
   report_.suite = std::string(media::srtp_suite_name(keys->send.suite));
   report_.dtls->peer_fingerprint_verified = dtls_->fingerprint_verified();
+  if (!settings_.srtp_keylog_file.empty())  // diagnostics only (docs/diagnostics.md)
+    log_srtp_keys(report_.suite, keys->send.master_key_salt, keys->receive.master_key_salt, "dtls");
 }
 
 // What an offer/answer settled goes into the stream: codec, keys (RFC 4568: each side's own key
@@ -251,7 +253,8 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
   else rtp_->set_remote(asio::ip::udp::endpoint(addr, a.remote_port));
   report_.remote_rtp = net::Endpoint{addr, a.remote_port}.to_string();
   report_.local_rtp = net::Endpoint{asio::ip::make_address(local_ip_, ec), rtp_->local_port()}.to_string();
-  if (a.srtp && !settings_.srtp_keylog_file.empty()) log_srtp_keys(a);
+  if (a.srtp && !settings_.srtp_keylog_file.empty())
+    log_srtp_keys(sdp::crypto_suite_name(a.srtp->suite), a.srtp->local_key_salt, a.srtp->remote_key_salt, "sdes");
   bool was_sending = audio_ && sends(audio_->direction) && !report_.held;
   audio_ = a;
   bool remote_held = a.direction == sdp::Direction::kRecvOnly || a.direction == sdp::Direction::kInactive;
@@ -274,7 +277,7 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
 
 // docs/diagnostics.md: one line per direction, appended to a 0600 file. Only ever written when
 // [diagnostics] srtp_keylog_file is set (exphone run warns about it at start).
-void Call::log_srtp_keys(const ua::NegotiatedAudio& a) {
+void Call::log_srtp_keys(std::string_view suite_name, const Bytes& local, const Bytes& remote, std::string_view source) {
   int fd = ::open(settings_.srtp_keylog_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     std::cerr << "cannot write the SRTP key log " << settings_.srtp_keylog_file << "\n";
@@ -290,12 +293,11 @@ void Call::log_srtp_keys(const ua::NegotiatedAudio& a) {
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   char ssrc[16];
   std::snprintf(ssrc, sizeof ssrc, "0x%08x", rtp_->ssrc());
-  std::string suite(sdp::crypto_suite_name(a.srtp->suite));
+  const std::string suite(suite_name), src(source);
   std::string common = std::string(when) + " call_id=" + call_id_ + " local=" + report_.local_rtp + " remote=" + report_.remote_rtp;
-  std::string lines = common + " ssrc=" + ssrc + " direction=outbound suite=" + suite + " key=" +
-                      base64_encode(a.srtp->local_key_salt) + " source=sdes\n" + common +
-                      " ssrc=- direction=inbound suite=" + suite + " key=" + base64_encode(a.srtp->remote_key_salt) +
-                      " source=sdes\n";
+  std::string lines = common + " ssrc=" + ssrc + " direction=outbound suite=" + suite + " key=" + base64_encode(local) +
+                      " source=" + src + "\n" + common + " ssrc=- direction=inbound suite=" + suite +
+                      " key=" + base64_encode(remote) + " source=" + src + "\n";
   (void)!::write(fd, lines.data(), lines.size());
   ::close(fd);
 }

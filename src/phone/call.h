@@ -170,7 +170,7 @@ class Call {
   void got_ack(const sip::Message& ack);
   Status apply_media(const ua::NegotiatedAudio& a);
   Result<media::RtpStream::Source> make_source();
-  void log_srtp_keys(const ua::NegotiatedAudio& a);
+  void log_srtp_keys(std::string_view suite, const Bytes& local, const Bytes& remote, std::string_view source);
   Status open_media(const std::string& local_ip);
   ua::LocalMedia local_media() const;
   Status start_dtls(const ua::NegotiatedAudio& a);
