@@ -219,6 +219,9 @@ def main():
                     assert c["offset_ms"] > 50 * 365 * 86400 * 1000, c
                     assert c["last_sync"] and not c["last_sync"].startswith("1970"), c
                     assert account(st)["tls"]["verified"] is True, st
+                    human = subprocess.run([EXPHONE, "ctl", "--socket", ctl, "status"], capture_output=True, text=True,
+                                           timeout=10).stdout
+                    assert f"clock synchronized (ntp 127.0.0.1:{ntp.port}, offset " in human, human
                 kam.unregister("1001")
             r.check("exphone run in 1970: registration after NTP sync; ctl status clock synchronized",
                     daemon_status_synced)

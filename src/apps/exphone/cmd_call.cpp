@@ -79,22 +79,26 @@ int run_call(const CallOptions& o) {
   bool p2p = uri && uri->is_sip_or_sips() && o.account.empty() &&
              (boost::asio::ip::make_address(std::string(uri->host), ec), !ec);
   bool placed = false;
-  if (p2p || config->accounts.empty()) {
-    place();
-  } else {
-    phone.on_registration_change = [&](const ua::RegistrationClient& c) {
-      if (placed) return;
-      if (c.status().registered) {
-        placed = true;
-        place();
-      } else if (c.status().state == ua::RegistrationClient::State::kFailed) {
-        placed = true;
-        failure = c.status().error.value_or(make_error("registration-failed", "the account did not register"));
-        stack.io.stop();
-      }
-    };
-    phone.start();
-  }
+  // [clock]: the first TLS connection (registration or the call itself) waits for NTP, at most
+  // sync_timeout_s.
+  stack.sync_clock(*config, [&] {
+    if (p2p || config->accounts.empty()) {
+      place();
+    } else {
+      phone.on_registration_change = [&](const ua::RegistrationClient& c) {
+        if (placed) return;
+        if (c.status().registered) {
+          placed = true;
+          place();
+        } else if (c.status().state == ua::RegistrationClient::State::kFailed) {
+          placed = true;
+          failure = c.status().error.value_or(make_error("registration-failed", "the account did not register"));
+          stack.io.stop();
+        }
+      };
+      phone.start();
+    }
+  }, o.json);
   stack.io.run_for(ms(o.duration_s + o.ring_timeout_s) + std::chrono::seconds(40));
   if (failure) return report_error(*failure);
   if (!report) return report_error(make_error("timeout", "the call did not finish"));

@@ -43,6 +43,12 @@ void print_human(const nlohmann::ordered_json& j) {
                 << (g.value("playing", false) ? "PLAYING" : g.value("active", false) ? "interrupted" : "idle") << ", "
                 << g.value("pages", 0) << " pages, " << g.value("auth_failures", 0) << " auth failures, "
                 << g.value("replays", 0) << " replays\n";
+  if (j.contains("clock") && j["clock"].value("ntp_configured", false)) {  // docs/config.md [clock]
+    const auto& c = j["clock"];
+    std::cout << "clock " << c.value("state", "") << " (" << c.value("source", "");
+    if (c["offset_ms"].is_number()) std::cout << ", offset " << c["offset_ms"].get<long long>() << " ms";
+    std::cout << ")\n";
+  }
   if (j.contains("call_id")) std::cout << "call " << j["call_id"].get<std::string>() << "\n";
   if (!j.contains("accounts") && !j.contains("call_id") && j.value("ok", false)) std::cout << "ok\n";
 }
