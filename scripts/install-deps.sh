@@ -29,6 +29,8 @@ PACKAGES=(
   chrony
   # a DNS server on loopback with NAPTR/SRV records (RFC 3263 tests)
   dnsmasq-base
+  # attack tools against a running phone (tests/interop/test_robust_scan.py): svmap, svwar, svcrack
+  sipvicious
   # captures: no cleartext SIP or audio on the wire during a secure call
   tshark
   # packaging test (tests/packaging): dpkg-shlibdeps for the .deb's Depends, systemd-analyze
