@@ -226,7 +226,7 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
   if (a.dtls) {
     if (!dtls_ && report_.srtp)  // SDES before: a re-INVITE may not switch keys under the call
       return make_error("srtp-downgrade", "the peer tried to switch the call from SDES to DTLS-SRTP");
-    if (Status s = start_dtls(a); !s) return s;
+    // the handshake starts below, once the stream knows where the peer is
   } else if (dtls_) {
     return make_error("srtp-downgrade", "the peer tried to continue a DTLS-SRTP call without DTLS");
   } else if (a.srtp) {
@@ -253,6 +253,11 @@ Status Call::apply_media(const ua::NegotiatedAudio& a) {
   else rtp_->set_remote(asio::ip::udp::endpoint(addr, a.remote_port));
   report_.remote_rtp = net::Endpoint{addr, a.remote_port}.to_string();
   report_.local_rtp = net::Endpoint{asio::ip::make_address(local_ip_, ec), rtp_->local_port()}.to_string();
+  if (a.dtls) {
+    // After set_remote: the first flight (ClientHello, or the answer to one that came early)
+    // must have somewhere to go, or it waits for DTLS's 1 s retransmission timer.
+    if (Status s = start_dtls(a); !s) return s;
+  }
   if (a.srtp && !settings_.srtp_keylog_file.empty())
     log_srtp_keys(sdp::crypto_suite_name(a.srtp->suite), a.srtp->local_key_salt, a.srtp->remote_key_salt, "sdes");
   bool was_sending = audio_ && sends(audio_->direction) && !report_.held;

@@ -132,7 +132,7 @@ def main():
                 time.sleep(0.05)
             time.sleep(0.5)
             rc, rep, err = run_call(caller_cmd(tmp, "udp-caller", CALLER.format(srtp="optional"),
-                                               f"sip:phone@127.0.0.1:{port}", "--duration", "1.5"))
+                                               f"sip:phone@127.0.0.1:{port}", "--duration", "3"))
             time.sleep(0.3)
             cap.terminate()
             cap.wait(timeout=10)
