@@ -9,6 +9,8 @@ PACKAGES=(
   # libraries (see ../docs/design or DESIGN.md: dependencies)
   libssl-dev libsrtp2-dev libboost-dev libcli11-dev nlohmann-json3-dev
   libtomlplusplus-dev libfmt-dev libc-ares-dev
+  # HTTPS client for provisioning (src/provisioning)
+  libcurl4-openssl-dev
   # captures read by exphone diag (pcap and pcapng)
   libpcap-dev
   # media: G.722 (spandsp), Opus, WAV files, ALSA (optional backend), sd_notify
@@ -25,6 +27,8 @@ PACKAGES=(
   baresip-core
   # a device clock in 1970 for the certificate-date tests
   faketime
+  # an HTTPS provisioning server with client certificates (tests/interop/test_provisioning.py)
+  nginx-light
   # an NTP server on loopback for the trusted-clock test (tests/interop/test_clock.py)
   chrony
   # a DNS server on loopback with NAPTR/SRV records (RFC 3263 tests)

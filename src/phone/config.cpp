@@ -420,6 +420,28 @@ std::optional<Error> read_clock(const Reader& r, const toml::table& t, clock::Sn
 
 }  // namespace
 
+// [provisioning] (docs/provisioning.md).
+std::optional<Error> read_provisioning(const Reader& r, const toml::table& t, ProvisioningSettings& p) {
+  const std::string sec = "provisioning";
+  if (auto e = r.only(t, sec, {"url", "ca_file", "client_cert", "client_key", "mac", "serial", "model", "interval_s",
+                               "timeout_s", "max_bytes"}))
+    return e;
+  if (auto e = r.str(t, "url", p.url, sec)) return e;
+  if (!p.url.empty() && p.url.rfind("https://", 0) != 0)
+    return r.error(t.get("url"), "provisioning.url must start with https://");
+  if (auto e = r.path(t, "ca_file", p.ca_file, sec)) return e;
+  if (!p.url.empty() && p.ca_file.empty()) return r.error(t.get("url"), "provisioning.url needs provisioning.ca_file");
+  if (auto e = r.path(t, "client_cert", p.client_cert, sec)) return e;
+  if (auto e = r.path(t, "client_key", p.client_key, sec)) return e;
+  if (auto e = r.str(t, "mac", p.mac, sec)) return e;
+  if (auto e = r.str(t, "serial", p.serial, sec)) return e;
+  if (auto e = r.str(t, "model", p.model, sec)) return e;
+  if (auto e = r.integer(t, "interval_s", p.interval_s, 0, 7 * 86400, sec)) return e;
+  if (auto e = r.integer(t, "timeout_s", p.timeout_s, 1, 600, sec)) return e;
+  if (auto e = r.integer(t, "max_bytes", p.max_bytes, 1024, 64L << 20, sec)) return e;
+  return std::nullopt;
+}
+
 Result<Config> parse_config(std::string_view text, const std::string& base_dir, const std::string& source_name) {
   toml::table root;
   try {
@@ -431,7 +453,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   Reader r(source_name, base_dir);
   Config c;
   c.source = source_name;
-  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics", "emergency", "paging", "clock"})) return *e;
+  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics", "emergency", "paging", "clock", "provisioning"})) return *e;
   if (const toml::node* n = root.get("account")) {
     const toml::array* arr = n->as_array();
     if (!arr || !arr->is_array_of_tables()) return r.error(n, "account must be written as [[account]] tables");
@@ -480,6 +502,10 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   if (const toml::node* n = root.get("paging")) {
     if (!n->is_table()) return r.error(n, "paging must be a table");
     if (auto e = read_paging(r, *n->as_table(), c.paging)) return *e;
+  }
+  if (const toml::node* n = root.get("provisioning")) {
+    if (!n->is_table()) return r.error(n, "provisioning must be a table");
+    if (auto e = read_provisioning(r, *n->as_table(), c.provisioning)) return *e;
   }
   if (const toml::node* n = root.get("clock")) {
     if (!n->is_table()) return r.error(n, "clock must be a table");
@@ -536,7 +562,11 @@ Result<Config> load_config(const std::string& path) {
   ss << in.rdbuf();
   std::string text = ss.str();
   if (text.size() > (1u << 20)) return make_error("config", path + ": larger than 1 MiB");
-  std::string base = std::filesystem::path(path).parent_path().string();
+  // Relative paths resolve against the folder of the file itself: a provisioned config is a
+  // symlink to its generation folder (docs/provisioning.md), whose certificates sit beside it.
+  std::error_code canon_ec;
+  std::filesystem::path real = std::filesystem::canonical(path, canon_ec);
+  std::string base = (canon_ec ? std::filesystem::path(path) : real).parent_path().string();
   auto c = parse_config(text, base.empty() ? "." : base, path);
   if (c) resolve_instance_id(*c, "/etc/machine-id");
   return c;

@@ -19,6 +19,18 @@
 
 namespace exphone::phone {
 
+// [provisioning] (docs/provisioning.md): where the device fetches its config bundle over HTTPS.
+struct ProvisioningSettings {
+  std::string url;          // template with {mac}, {serial}, {model}; "" = provisioning off
+  std::string ca_file;      // CA that signed the provisioning server's certificate (required)
+  std::string client_cert;  // device certificate for mTLS; "" = [tls] client_cert
+  std::string client_key;   // its key; "" = [tls] client_key
+  std::string mac, serial, model;
+  int interval_s = 3600;    // poll period in exphone run; 0 = only at start-up
+  int timeout_s = 30;       // whole transfer
+  long max_bytes = 1L << 20;  // largest bundle accepted
+};
+
 struct Config {
   std::vector<ua::AccountSettings> accounts;
   net::TransportConfig transport;  // includes [tls]
@@ -54,6 +66,7 @@ struct Config {
   EmergencyConfig emergency;             // [emergency]: the hotline
   PagingConfig paging;                   // [paging], [[paging.group]]: multicast pages
   clock::SntpConfig clock;               // [clock]: NTP servers (empty = trust the system clock)
+  ProvisioningSettings provisioning;     // [provisioning]: HTTPS config bundles
   bool echo = false;                     // answered calls hear themselves (line test)
   bool answer_beep = false;              // beep on the speaker when a call is answered
   std::string source;              // file path (for messages)

@@ -1,0 +1,180 @@
+#include "provisioning/apply.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace exphone::provisioning {
+namespace fs = std::filesystem;
+namespace {
+
+Error io_error(const std::string& what, const std::string& path) {
+  return make_error("prov-io", what + " " + path + ": " + std::strerror(errno));
+}
+
+Status fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io_error("open folder", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return io_error("fsync folder", dir);
+  return Ok{};
+}
+
+Status write_new_file(const std::string& path, std::string_view data, unsigned mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd < 0) return io_error("create", path);
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      auto e = io_error("write", path);
+      ::close(fd);
+      return e;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    auto e = io_error("fsync", path);
+    ::close(fd);
+    return e;
+  }
+  if (::close(fd) != 0) return io_error("close", path);
+  return Ok{};
+}
+
+std::string unique_suffix() {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::to_string(ns) + "-" + std::to_string(::getpid());
+}
+
+// The generation a config path names ("" when it is not a provisioned symlink).
+std::string generation_of(const std::string& link) {
+  std::error_code ec;
+  if (!fs::is_symlink(link, ec)) return "";
+  fs::path t = fs::read_symlink(link, ec);
+  if (ec) return "";
+  auto it = t.begin();
+  if (it == t.end() || it->string() != "provisioned") return "";
+  ++it;
+  return it == t.end() ? "" : it->string();
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
+  fs::path p(path);
+  std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
+  std::string tmp = path + ".tmp-" + unique_suffix();
+  if (auto s = write_new_file(tmp, data, mode); !s) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto e = io_error("rename to", path);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return fsync_dir(dir);
+}
+
+Result<ApplyPlan> plan_apply(const std::string& config_path) {
+  std::error_code ec;
+  fs::path c = fs::absolute(config_path, ec);
+  if (ec) return make_error("prov-io", config_path + ": " + ec.message());
+  fs::path dir = c.parent_path();
+  ApplyPlan p;
+  p.config_path = c.string();
+  p.root = (dir / "provisioned").string();
+  p.gen_name = "g" + unique_suffix();
+  p.gen_dir = (dir / "provisioned" / p.gen_name).string();
+  return p;
+}
+
+Status apply_bundle(const ApplyPlan& plan, const Bundle& b) {
+  std::string dir = fs::path(plan.config_path).parent_path().string();
+  if (::mkdir(plan.root.c_str(), 0700) != 0 && errno != EEXIST) return io_error("create folder", plan.root);
+  // 1. The new generation, complete and durable, under a temp name; then renamed into place.
+  std::string tmp = plan.root + "/.tmp-" + plan.gen_name;
+  if (::mkdir(tmp.c_str(), 0700) != 0) return io_error("create folder", tmp);
+  auto cleanup = [&] {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+  };
+  for (const auto& [name, data] : b.files) {
+    if (!valid_bundle_name(name)) {
+      cleanup();
+      return make_error("prov-io", "bad file name " + name);
+    }
+    if (auto s = write_new_file(tmp + "/" + name, data, 0600); !s) {
+      cleanup();
+      return s;
+    }
+  }
+  if (auto s = fsync_dir(tmp); !s) {
+    cleanup();
+    return s;
+  }
+  if (::rename(tmp.c_str(), plan.gen_dir.c_str()) != 0) {
+    auto e = io_error("rename to", plan.gen_dir);
+    cleanup();
+    return e;
+  }
+  if (auto s = fsync_dir(plan.root); !s) return s;
+
+  // 2. Last known good: C.lkg names what C names now.
+  const std::string& c = plan.config_path;
+  std::string lkg = c + ".lkg";
+  std::string lkg_tmp = lkg + ".tmp-" + unique_suffix();
+  struct stat st {};
+  if (::lstat(c.c_str(), &st) == 0) {
+    int rc;
+    if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      fs::path target = fs::read_symlink(c, ec);
+      if (ec) return make_error("prov-io", "read link " + c + ": " + ec.message());
+      rc = ::symlink(target.c_str(), lkg_tmp.c_str());
+    } else {
+      rc = ::link(c.c_str(), lkg_tmp.c_str());
+    }
+    if (rc != 0) return io_error("create", lkg_tmp);
+    if (::rename(lkg_tmp.c_str(), lkg.c_str()) != 0) {
+      auto e = io_error("rename to", lkg);
+      ::unlink(lkg_tmp.c_str());
+      return e;
+    }
+    if (auto s = fsync_dir(dir); !s) return s;
+  }
+
+  // 3. The switch: one rename of a symlink over C.
+  std::string link_tmp = c + ".tmp-" + unique_suffix();
+  std::string target = "provisioned/" + plan.gen_name + "/exphone.toml";
+  if (::symlink(target.c_str(), link_tmp.c_str()) != 0) return io_error("create", link_tmp);
+  if (::rename(link_tmp.c_str(), c.c_str()) != 0) {
+    auto e = io_error("rename to", c);
+    ::unlink(link_tmp.c_str());
+    return e;
+  }
+  if (auto s = fsync_dir(dir); !s) return s;
+
+  // 4. Prune generations nobody names any more (best effort).
+  std::set<std::string> keep{plan.gen_name, generation_of(lkg)};
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(plan.root, ec)) {
+    std::string n = entry.path().filename().string();
+    if (keep.count(n)) continue;
+    if (n.rfind("g", 0) == 0 || n.rfind(".tmp-", 0) == 0) {
+      std::error_code rm;
+      fs::remove_all(entry.path(), rm);
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace exphone::provisioning
