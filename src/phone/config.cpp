@@ -453,7 +453,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   Reader r(source_name, base_dir);
   Config c;
   c.source = source_name;
-  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics", "emergency", "paging", "clock", "provisioning"})) return *e;
+  if (auto e = r.only(root, "the top level", {"account", "tls", "sip", "phone", "diagnostics", "emergency", "paging", "clock", "provisioning", "web"})) return *e;
   if (const toml::node* n = root.get("account")) {
     const toml::array* arr = n->as_array();
     if (!arr || !arr->is_array_of_tables()) return r.error(n, "account must be written as [[account]] tables");
@@ -510,6 +510,25 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   if (const toml::node* n = root.get("clock")) {
     if (!n->is_table()) return r.error(n, "clock must be a table");
     if (auto e = read_clock(r, *n->as_table(), c.clock)) return *e;
+  }
+  if (const toml::node* n = root.get("web")) {
+    // docs/config.md [web]: the HTTPS admin page
+    if (!n->is_table()) return r.error(n, "web must be a table");
+    const toml::table& t = *n->as_table();
+    if (auto e = r.only(t, "web", {"listen", "password_hash", "metrics_token_file", "cert", "key", "session_timeout_s",
+                                   "max_connections"}))
+      return *e;
+    WebConfig& w = c.web;
+    if (auto e = r.str(t, "listen", w.listen, "web")) return *e;
+    if (auto e = r.str(t, "password_hash", w.password_hash, "web")) return *e;
+    if (!w.password_hash.empty() && w.password_hash.rfind("$scrypt$", 0) != 0)
+      return r.error(t.get("password_hash"), "web.password_hash must be the output of `exphone web hash-password`");
+    if (auto e = r.path(t, "metrics_token_file", w.metrics_token_file, "web")) return *e;
+    if (auto e = r.path(t, "cert", w.cert, "web")) return *e;
+    if (auto e = r.path(t, "key", w.key, "web")) return *e;
+    if (w.cert.empty() != w.key.empty()) return r.error(n, "web.cert and web.key go together");
+    if (auto e = r.integer(t, "session_timeout_s", w.session_timeout_s, 60, 86400, "web")) return *e;
+    if (auto e = r.integer(t, "max_connections", w.max_connections, 1, 1024, "web")) return *e;
   }
   if (const toml::node* n = root.get("diagnostics")) {
     // docs/diagnostics.md: key exports for troubleshooting, off by default

@@ -31,6 +31,17 @@ struct ProvisioningSettings {
   long max_bytes = 1L << 20;  // largest bundle accepted
 };
 
+// [web]: the HTTPS admin page and /metrics (docs/config.md [web], src/web). Off unless listen is set.
+struct WebConfig {
+  std::string listen;              // "ip:port"; empty = no web server
+  std::string password_hash;       // `exphone web hash-password` output; empty = nobody can log in
+  std::string metrics_token_file;  // bearer token for /metrics; empty = /metrics disabled
+  std::string cert;                // server certificate + key (PEM); empty = [tls] client_cert/key, else generated
+  std::string key;
+  int session_timeout_s = 900;     // idle session expiry
+  int max_connections = 32;
+};
+
 struct Config {
   std::vector<ua::AccountSettings> accounts;
   net::TransportConfig transport;  // includes [tls]
@@ -69,6 +80,7 @@ struct Config {
   ProvisioningSettings provisioning;     // [provisioning]: HTTPS config bundles
   bool echo = false;                     // answered calls hear themselves (line test)
   bool answer_beep = false;              // beep on the speaker when a call is answered
+  WebConfig web;                         // [web]
   std::string source;              // file path (for messages)
 };
 

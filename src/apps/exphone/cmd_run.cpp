@@ -12,6 +12,7 @@
 #include "apps/exphone/sd_notify.h"
 #include "apps/exphone/control_server.h"
 #include "phone/phone.h"
+#include "web/web_server.h"
 
 namespace exphone::cli {
 
@@ -30,6 +31,7 @@ int run_daemon(const RunOptions& o) {
   SignalingStack stack;
   if (Status s = stack.init(*config); !s) return report_error(s.error());
 
+  std::unique_ptr<web::WebServer> web_admin;  // [web]: the HTTPS admin page (opened below; outlives phone)
   phone::Phone phone(phone::CallEnv{stack.io, *stack.transport, *stack.txns}, *stack.dns, *config);
   phone::CallSettings settings = phone.call_settings();
   settings.send_tone_hz = o.send_tone_hz;  // the answering side's test tone (exphone call sends 1 kHz)
@@ -45,12 +47,26 @@ int run_daemon(const RunOptions& o) {
   phone.on_call_state = [](phone::Call& c) {
     std::cout << "call " << c.call_id() << ": " << phone::Call::state_name(c.state()) << std::endl;
   };
-  phone.on_call_end = [](const phone::CallReport& r) { std::cout << "call-report " << to_json(r).dump() << std::endl; };
+  phone.on_call_end = [&web_admin](const phone::CallReport& r) {
+    auto j = to_json(r);
+    if (web_admin) web_admin->record_call(j);
+    std::cout << "call-report " << j.dump() << std::endl;
+  };
   stack.on_request = [&phone](const sip::Message& m, const net::FlowPtr& flow) { return phone.on_request(m, flow); };
 
   std::string ctl_path = config->control_socket.empty() ? default_control_socket() : config->control_socket;
   auto ctl = ControlServer::open(stack.io, phone, ctl_path, stack.trusted_clock);
   if (!ctl) return report_error(ctl.error());
+  if (!config->web.listen.empty()) {
+    // the page shows exactly what `exphone ctl status` returns
+    auto clock = stack.trusted_clock;
+    auto w = web::WebServer::open(stack.io, config->web, config->transport.tls, [&phone, clock] {
+      return nlohmann::ordered_json::parse(ControlServer::execute(phone, "status", clock.get()));
+    });
+    if (!w) return report_error(w.error());
+    web_admin = std::move(*w);
+    std::cout << "web admin on https://" << web_admin->local_address() << std::endl;
+  }
   // [clock]: registration (the first TLS connection) waits for NTP, at most sync_timeout_s.
   stack.sync_clock(*config, [&phone] { phone.start(); });
   if (Status s = phone.start_paging(); !s) return report_error(s.error());

@@ -33,6 +33,8 @@ void add_check_server_command(CLI::App& app, int& exit_code);
 void add_diag_command(CLI::App& app, int& exit_code);
 // `page`, `page keygen`
 void add_page_command(CLI::App& app, int& exit_code);
+// `web hash-password`
+void add_web_command(CLI::App& app, int& exit_code);
 // `provision`
 void add_provision_command(CLI::App& app, int& exit_code);
 

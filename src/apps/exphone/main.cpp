@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   exphone::cli::add_check_server_command(app, exit_code);
   exphone::cli::add_diag_command(app, exit_code);
   exphone::cli::add_page_command(app, exit_code);
+  exphone::cli::add_web_command(app, exit_code);
   exphone::cli::add_provision_command(app, exit_code);
 
   try {

@@ -1,0 +1,19 @@
+// Server-rendered HTML of the admin page: no scripts, no external resources (the CSP forbids
+// them), every value HTML-escaped.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace exphone::web {
+
+// `no_password`: no [web] password_hash is set (the page says how to set one).
+std::string login_page(const std::string& form_token, const std::string& message, bool no_password);
+// The status page from the control socket's status JSON; `csrf` goes into the forms.
+std::string status_page(const nlohmann::ordered_json& status, const std::string& csrf);
+std::string error_page(const std::string& title, const std::string& message);
+// Why a call report is not secure ("" when it is): the padlock's missing half.
+std::string insecure_reason(const nlohmann::ordered_json& call_report);
+
+}  // namespace exphone::web

@@ -1,0 +1,407 @@
+#include "web/web_server.h"
+
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "net/tls/tls_context.h"
+#include "tools/pki/issuer.h"
+#include "web/auth.h"
+#include "web/metrics.h"
+#include "web/pages.h"
+
+namespace exphone::web {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using json = nlohmann::ordered_json;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+namespace {
+
+constexpr std::size_t kHeaderLimit = 8 * 1024;
+constexpr std::size_t kBodyLimit = 16 * 1024;
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
+constexpr int kMaxRequestsPerConnection = 100;
+constexpr const char* kSessionCookie = "exphone_session";
+constexpr const char* kLoginCookie = "exphone_login";
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+Error web_error(const std::string& msg) { return make_error("web-config", msg); }
+
+std::optional<long> days_left(X509* cert) {
+  if (cert == nullptr) return std::nullopt;
+  int days = 0, secs = 0;
+  if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert)) != 1) return std::nullopt;
+  return days;
+}
+
+std::optional<long> file_cert_days(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return std::nullopt;
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  auto d = days_left(cert);
+  X509_free(cert);
+  return d;
+}
+
+}  // namespace
+
+struct WebServer::Impl : std::enable_shared_from_this<WebServer::Impl> {
+  Impl(asio::io_context& io, asio::ssl::context ctx) : io(io), acceptor(io), ssl(std::move(ctx)) {}
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  asio::ssl::context ssl;
+  phone::WebConfig config;
+  std::string device_cert;   // for the expiry metric
+  std::shared_ptr<X509> web_cert;
+  std::string metrics_token;
+  StatusFn status;
+  SessionStore sessions{std::chrono::seconds(900)};
+  LoginThrottle throttle;
+  CallCounters ended;
+  int connections = 0;
+  bool closed = false;
+
+  void accept();
+  Response handle(const Request& req, const std::string& client);
+};
+
+namespace {
+
+Response respond(const Request& req, http::status st, std::string body, const char* type) {
+  Response res{st, req.version()};
+  res.set(http::field::server, "exphone");
+  res.set(http::field::content_type, type);
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("Strict-Transport-Security", "max-age=31536000");
+  res.set("Content-Security-Policy",
+          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response html(const Request& req, http::status st, std::string body) {
+  return respond(req, st, std::move(body), "text/html; charset=utf-8");
+}
+
+Response json_reply(const Request& req, http::status st, const json& j) {
+  return respond(req, st, j.dump() + "\n", "application/json");
+}
+
+Response redirect(const Request& req, const std::string& to) {
+  Response res = respond(req, http::status::see_other, "", "text/plain");
+  res.set(http::field::location, to);
+  return res;
+}
+
+struct Conn : std::enable_shared_from_this<Conn> {
+  Conn(std::shared_ptr<WebServer::Impl> s, tcp::socket sock)
+      : server(std::move(s)), stream(std::move(sock), server->ssl) {
+    boost::system::error_code ec;
+    auto ep = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
+    client = ec ? "?" : ep.address().to_string();
+  }
+  ~Conn() { --server->connections; }
+
+  std::shared_ptr<WebServer::Impl> server;
+  beast::ssl_stream<beast::tcp_stream> stream;
+  beast::flat_buffer buffer{kHeaderLimit + kBodyLimit};
+  std::optional<http::request_parser<http::string_body>> parser;
+  Response res;
+  std::string client;
+  int requests = 0;
+
+  void start() {
+    beast::get_lowest_layer(stream).expires_after(kHandshakeTimeout);
+    stream.async_handshake(asio::ssl::stream_base::server,
+                           [self = shared_from_this()](const beast::error_code& ec) {
+                             if (!ec) self->read();
+                           });
+  }
+
+  void read() {
+    if (server->closed || ++requests > kMaxRequestsPerConnection) return close();
+    parser.emplace();
+    parser->header_limit(kHeaderLimit);
+    parser->body_limit(kBodyLimit);
+    beast::get_lowest_layer(stream).expires_after(kRequestTimeout);
+    http::async_read(stream, buffer, *parser, [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+      if (ec) {
+        if (ec == http::error::body_limit || ec == http::error::header_limit) {
+          Request dummy;
+          dummy.version(11);
+          dummy.keep_alive(false);
+          self->res = respond(dummy, http::status::payload_too_large, "request too large\n", "text/plain");
+          return self->write();
+        }
+        return self->close();
+      }
+      if (self->server->closed) return self->close();
+      self->res = self->server->handle(self->parser->get(), self->client);
+      self->write();
+    });
+  }
+
+  void write() {
+    beast::get_lowest_layer(stream).expires_after(kRequestTimeout);
+    http::async_write(stream, res, [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+      if (ec) return self->close();
+      if (!self->res.keep_alive()) return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+    stream.async_shutdown([self = shared_from_this()](const beast::error_code&) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream).socket().close(ignored);
+    });
+  }
+};
+
+}  // namespace
+
+void WebServer::Impl::accept() {
+  acceptor.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket sock) {
+    if (self->closed || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      if (self->connections >= self->config.max_connections) {
+        boost::system::error_code ignored;
+        sock.close(ignored);  // full: the client retries later
+      } else {
+        ++self->connections;
+        std::make_shared<Conn>(self, std::move(sock))->start();
+      }
+    }
+    self->accept();
+  });
+}
+
+Response WebServer::Impl::handle(const Request& req, const std::string& client) {
+  auto now = Clock::now();
+  std::string target(req.target());
+  if (auto q = target.find('?'); q != std::string::npos) target.resize(q);
+  const bool get = req.method() == http::verb::get;
+  const bool post = req.method() == http::verb::post;
+
+  if (target == "/metrics") {
+    if (metrics_token.empty()) return respond(req, http::status::not_found, "metrics are off ([web] metrics_token_file)\n", "text/plain");
+    std::string auth(req[http::field::authorization]);
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth.rfind(kBearer, 0) != 0 || !equal_tokens(auth.substr(kBearer.size()), metrics_token)) {
+      Response r = respond(req, http::status::unauthorized, "bearer token required\n", "text/plain");
+      r.set(http::field::www_authenticate, "Bearer realm=\"exphone metrics\"");
+      return r;
+    }
+    if (!get) return respond(req, http::status::method_not_allowed, "GET only\n", "text/plain");
+    MetricsInput in{status(), ended, file_cert_days(device_cert), days_left(web_cert.get())};
+    return respond(req, http::status::ok, render_metrics(in), "text/plain; version=0.0.4; charset=utf-8");
+  }
+
+  const Session* session = nullptr;
+  std::string token;
+  if (auto c = cookie_value(sv(req[http::field::cookie]), kSessionCookie)) {
+    token = *c;
+    session = sessions.find(token, now);
+  }
+
+  if (target == "/login") {
+    if (get) {
+      if (session) return redirect(req, "/");
+      std::string login_token = random_token();
+      Response r = html(req, http::status::ok, login_page(login_token, "", config.password_hash.empty()));
+      r.set(http::field::set_cookie, session_cookie(kLoginCookie, login_token, 600));
+      return r;
+    }
+    if (!post) return respond(req, http::status::method_not_allowed, "GET or POST\n", "text/plain");
+    if (long wait = throttle.blocked_for(client, now); wait > 0) {
+      std::cerr << "exphone web: login from " << client << " refused: throttled for " << wait << " s" << std::endl;
+      Response r = html(req, http::status::too_many_requests, login_page("", "Too many failed attempts; try again later.", false));
+      r.set(http::field::retry_after, std::to_string(wait));
+      return r;
+    }
+    auto form = parse_form(req.body());
+    auto cookie = cookie_value(sv(req[http::field::cookie]), kLoginCookie);
+    if (!form || !cookie || !form->count("csrf") || !equal_tokens((*form)["csrf"], *cookie))
+      return html(req, http::status::forbidden, login_page("", "The login form expired; reload the page.", false));
+    if (config.password_hash.empty())
+      return html(req, http::status::forbidden, login_page("", "", true));
+    if (!verify_password((*form)["password"], config.password_hash)) {
+      throttle.failure(client, now);
+      std::cerr << "exphone web: login failed from " << client << std::endl;
+      std::string login_token = random_token();
+      Response r = html(req, http::status::unauthorized, login_page(login_token, "Wrong password.", false));
+      r.set(http::field::set_cookie, session_cookie(kLoginCookie, login_token, 600));
+      return r;
+    }
+    throttle.success(client);
+    std::cerr << "exphone web: login from " << client << std::endl;
+    if (session) sessions.remove(token);  // a fresh token at every login (no session fixation)
+    Response r = redirect(req, "/");
+    r.set(http::field::set_cookie, session_cookie(kSessionCookie, sessions.create(now)));
+    return r;
+  }
+
+  const bool api = target.rfind("/api/", 0) == 0;
+  if (!session) {
+    if (api) return json_reply(req, http::status::unauthorized, {{"ok", false}, {"error", {{"code", "web-auth"}, {"message", "log in first"}}}});
+    return redirect(req, "/login");
+  }
+  if (!get && !post) return respond(req, http::status::method_not_allowed, "GET or POST\n", "text/plain");
+  if (post) {
+    std::string csrf(req["X-CSRF-Token"]);
+    if (csrf.empty())
+      if (auto form = parse_form(req.body()); form && form->count("csrf")) csrf = (*form)["csrf"];
+    if (!equal_tokens(csrf, session->csrf))
+      return api ? json_reply(req, http::status::forbidden, {{"ok", false}, {"error", {{"code", "web-csrf"}, {"message", "CSRF token missing or wrong"}}}})
+                 : html(req, http::status::forbidden, error_page("403 Forbidden", "The request lacked this session's CSRF token."));
+  }
+  std::string csrf = session->csrf;  // copied: the store may change below
+
+  if (target == "/" && get) return html(req, http::status::ok, status_page(status(), csrf));
+  if (target == "/api/status" && get) return json_reply(req, http::status::ok, status());
+  if ((target == "/logout" || target == "/api/logout") && post) {
+    sessions.remove(token);
+    Response r = api ? json_reply(req, http::status::ok, {{"ok", true}}) : redirect(req, "/login");
+    r.set(http::field::set_cookie, session_cookie(kSessionCookie, "", 0));
+    return r;
+  }
+  if (api) return json_reply(req, http::status::not_found, {{"ok", false}, {"error", {{"code", "web-not-found"}, {"message", target}}}});
+  return html(req, http::status::not_found, error_page("404 Not Found", "No such page."));
+}
+
+Result<std::unique_ptr<WebServer>> WebServer::open(asio::io_context& io, const phone::WebConfig& config,
+                                                   const net::tls::TlsClientConfig& tls, StatusFn status) {
+  // the listen address
+  auto colon = config.listen.rfind(':');
+  if (colon == std::string::npos) return web_error("web.listen '" + config.listen + "' must be ip:port");
+  std::string host = config.listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return web_error("web.listen '" + config.listen + "': '" + host + "' is not an IP address");
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(config.listen.substr(colon + 1), &used);
+    if (used != config.listen.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    return web_error("web.listen '" + config.listen + "': bad port");
+  }
+
+  // the metrics token
+  std::string token;
+  if (!config.metrics_token_file.empty()) {
+    std::ifstream f(config.metrics_token_file);
+    if (!f) return web_error("cannot read web.metrics_token_file " + config.metrics_token_file);
+    std::getline(f, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.size() < 16) return web_error("web.metrics_token_file " + config.metrics_token_file + ": the token must have at least 16 characters");
+  }
+
+  // the certificate: [web] cert/key, else the device certificate, else a generated one
+  std::shared_ptr<X509> web_cert;
+  SSL_CTX* raw = nullptr;
+  net::tls::TlsClientConfig c = tls;
+  c.ca_files.clear();
+  c.use_system_store = false;  // browsers are not asked for a client certificate
+  c.keylog_file.clear();       // the SIP key log is not for the admin page
+  if (!config.cert.empty()) {
+    c.client_cert = config.cert;
+    c.client_key = config.key;
+    c.client_key_passphrase.clear();
+  }
+  if (!c.client_cert.empty()) {
+    auto ctx = net::tls::make_server_context(c, false);
+    if (!ctx) return ctx.error();
+    raw = ctx->get();
+    SSL_CTX_up_ref(raw);
+    if (X509* leaf = SSL_CTX_get0_certificate(raw)) {
+      X509_up_ref(leaf);
+      web_cert.reset(leaf, X509_free);
+    }
+  } else {
+    auto ca = pki::make_root_ca("exphone web admin (self-signed)", 825);
+    if (!ca) return ca.error();
+    pki::LeafSpec spec;
+    spec.common_name = "exphone";
+    spec.ips = {addr.to_string()};
+    spec.dns = {"localhost"};
+    spec.client = false;
+    spec.days = 825;
+    auto leaf = pki::make_leaf(spec, *ca);
+    if (!leaf) return leaf.error();
+    raw = SSL_CTX_new(TLS_server_method());
+    if (raw == nullptr || SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(raw, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
+        SSL_CTX_use_certificate(raw, leaf->cert.get()) != 1 || SSL_CTX_use_PrivateKey(raw, leaf->key.get()) != 1 ||
+        SSL_CTX_add1_chain_cert(raw, ca->cert.get()) != 1) {
+      SSL_CTX_free(raw);
+      return make_error("tls-config", "cannot set up the web server's generated certificate");
+    }
+    SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    web_cert = leaf->cert;
+  }
+
+  auto impl = std::make_shared<Impl>(io, asio::ssl::context(raw));  // takes the reference
+  impl->config = config;
+  impl->sessions = SessionStore(std::chrono::seconds(config.session_timeout_s));
+  impl->device_cert = tls.client_cert;
+  impl->web_cert = std::move(web_cert);
+  impl->metrics_token = std::move(token);
+  impl->status = std::move(status);
+  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(ep, ec);
+  if (!ec) impl->acceptor.listen(16, ec);
+  if (ec) return make_error("web-failed", "cannot listen on " + config.listen + ": " + ec.message());
+  impl->accept();
+  return std::unique_ptr<WebServer>(new WebServer(std::move(impl)));
+}
+
+WebServer::~WebServer() {
+  impl_->closed = true;
+  boost::system::error_code ec;
+  impl_->acceptor.close(ec);
+}
+
+void WebServer::record_call(const json& call_report) { impl_->ended.add(call_report); }
+
+std::string WebServer::local_address() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  if (ec) return "";
+  std::ostringstream s;
+  s << ep;
+  return s.str();
+}
+
+}  // namespace exphone::web

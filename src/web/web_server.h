@@ -1,0 +1,50 @@
+// The HTTPS admin page of the phone (docs/config.md [web]), served on the phone's own event loop
+// with Boost.Beast over boost::asio::ssl (TLS >= 1.2, the policy of net/tls make_server_context).
+//
+//   GET  /login          login form          POST /login   password -> session cookie
+//   GET  /               status page          POST /logout  (session + CSRF)
+//   GET  /api/status     the control socket's status JSON
+//   GET  /metrics        Prometheus text, Authorization: Bearer <[web] metrics_token_file>
+//
+// Every page and API call needs the session cookie (pages redirect to /login, /api answers 401);
+// every POST needs the session's CSRF token (form field "csrf" or header X-CSRF-Token), else 403.
+// Requests are bounded (8 KiB of headers, 16 KiB of body, 30 s per request, max_connections).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "net/tls/tls_config.h"
+#include "phone/config.h"
+
+namespace exphone::web {
+
+class WebServer {
+ public:
+  using StatusFn = std::function<nlohmann::ordered_json()>;
+
+  // `tls`: the device's [tls] (its client_cert/client_key serve as the web certificate unless
+  // [web] cert/key are set; with neither, a self-signed certificate is generated at start).
+  // Errors: "web-config" (bad listen address, token file), "tls-config", "web-failed" (bind).
+  static Result<std::unique_ptr<WebServer>> open(boost::asio::io_context& io, const phone::WebConfig& config,
+                                                 const net::tls::TlsClientConfig& tls, StatusFn status);
+  ~WebServer();
+
+  // A call ended: counted for /metrics.
+  void record_call(const nlohmann::ordered_json& call_report);
+  // "ip:port" actually bound (port 0 in the config picks a free one).
+  std::string local_address() const;
+
+  struct Impl;
+
+ private:
+  explicit WebServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace exphone::web

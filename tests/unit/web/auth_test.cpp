@@ -1,0 +1,133 @@
+#include "web/auth.h"
+
+#include <gtest/gtest.h>
+
+#include "web/pages.h"
+
+using namespace exphone::web;
+using namespace std::chrono_literals;
+
+TEST(WebPassword, HashVerifies) {
+  auto h = hash_password("correct horse", 10);
+  ASSERT_TRUE(h) << h.error().message;
+  EXPECT_EQ(h->rfind("$scrypt$ln=10,r=8,p=1$", 0), 0u) << *h;
+  EXPECT_TRUE(verify_password("correct horse", *h));
+  EXPECT_FALSE(verify_password("correct horsE", *h));
+  EXPECT_FALSE(verify_password("", *h));
+}
+
+TEST(WebPassword, SaltedAndDefaultCost) {
+  auto a = hash_password("pw");
+  auto b = hash_password("pw");
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(*a, *b);  // random salt
+  EXPECT_EQ(a->rfind("$scrypt$ln=15,", 0), 0u);
+  EXPECT_TRUE(verify_password("pw", *b));
+}
+
+TEST(WebPassword, RejectsBadInput) {
+  EXPECT_FALSE(hash_password(""));
+  EXPECT_FALSE(hash_password("x", 40));
+  auto h = hash_password("pw", 10);
+  ASSERT_TRUE(h);
+  for (std::string bad : {"", "pw", "$scrypt$", "$scrypt$ln=10,r=8,p=1$", "$scrypt$ln=10,r=8,p=1$$",
+                          "$scrypt$ln=30,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                          "$scrypt$ln=10,r=8,p=99$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                          "$scrypt$ln=10,x=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                          "$scrypt$ln=10,r=8,p=1$!!!$???"})
+    EXPECT_FALSE(verify_password("pw", bad)) << bad;
+  std::string tampered = *h;
+  tampered[tampered.size() - 3] = tampered[tampered.size() - 3] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(verify_password("pw", tampered));
+}
+
+TEST(WebTokens, RandomAndCompared) {
+  std::string a = random_token(), b = random_token();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(equal_tokens(a, a));
+  EXPECT_FALSE(equal_tokens(a, b));
+  EXPECT_FALSE(equal_tokens("", ""));
+  EXPECT_FALSE(equal_tokens(a, a.substr(1)));
+}
+
+TEST(WebSessions, ExpireWhenIdle) {
+  SessionStore store(60s, 2);
+  auto t0 = Clock::now();
+  std::string tok = store.create(t0);
+  const Session* s = store.find(tok, t0 + 30s);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->csrf.size(), 32u);
+  EXPECT_NE(s->csrf, tok);
+  EXPECT_NE(store.find(tok, t0 + 80s), nullptr);  // extended at 30 s
+  EXPECT_EQ(store.find(tok, t0 + 200s), nullptr);
+  EXPECT_EQ(store.find("nonsense", t0), nullptr);
+  EXPECT_EQ(store.size(), 0u);
+}
+
+TEST(WebSessions, BoundedAndRemovable) {
+  SessionStore store(60s, 2);
+  auto t0 = Clock::now();
+  std::string a = store.create(t0), b = store.create(t0 + 1s), c = store.create(t0 + 2s);
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(store.find(a, t0 + 3s), nullptr);  // the oldest was evicted
+  EXPECT_NE(store.find(c, t0 + 3s), nullptr);
+  store.remove(c);
+  EXPECT_EQ(store.find(c, t0 + 3s), nullptr);
+  EXPECT_NE(store.find(b, t0 + 3s), nullptr);
+}
+
+TEST(WebThrottle, LocksAfterFailuresPerClient) {
+  LoginThrottle t(3, 60s, 300s);
+  auto t0 = Clock::now();
+  t.failure("10.0.0.1", t0);
+  t.failure("10.0.0.1", t0 + 1s);
+  EXPECT_EQ(t.blocked_for("10.0.0.1", t0 + 2s), 0);
+  t.failure("10.0.0.1", t0 + 2s);
+  EXPECT_GT(t.blocked_for("10.0.0.1", t0 + 3s), 290);
+  EXPECT_EQ(t.blocked_for("10.0.0.2", t0 + 3s), 0);  // per client
+  EXPECT_EQ(t.blocked_for("10.0.0.1", t0 + 303s), 0);
+  // failures outside the window do not add up
+  t.failure("10.0.0.3", t0);
+  t.failure("10.0.0.3", t0 + 1s);
+  t.failure("10.0.0.3", t0 + 100s);
+  EXPECT_EQ(t.blocked_for("10.0.0.3", t0 + 101s), 0);
+  t.success("10.0.0.3");
+}
+
+TEST(WebCookies, ParseAndSet) {
+  EXPECT_EQ(cookie_value("a=1; exphone_session=abc; b=2", "exphone_session"), "abc");
+  EXPECT_EQ(cookie_value("exphone_session=abc", "exphone_session"), "abc");
+  EXPECT_FALSE(cookie_value("xexphone_session=abc", "exphone_session"));
+  EXPECT_FALSE(cookie_value("", "exphone_session"));
+  std::string c = session_cookie("s", "v");
+  for (const char* attr : {"Secure", "HttpOnly", "SameSite=Strict", "Path=/"}) EXPECT_NE(c.find(attr), std::string::npos) << attr;
+  EXPECT_NE(session_cookie("s", "", 0).find("Max-Age=0"), std::string::npos);
+}
+
+TEST(WebForms, Decode) {
+  auto f = parse_form("csrf=ab12&password=p%40ss+word&empty=");
+  ASSERT_TRUE(f);
+  EXPECT_EQ((*f)["csrf"], "ab12");
+  EXPECT_EQ((*f)["password"], "p@ss word");
+  EXPECT_EQ((*f)["empty"], "");
+  EXPECT_FALSE(parse_form("a=%4"));
+  EXPECT_FALSE(parse_form("a=%zz"));
+  EXPECT_TRUE(parse_form(""));
+}
+
+TEST(WebPages, EscapesAndPadlock) {
+  EXPECT_EQ(html_escape("<a href=\"x\">'&"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;");
+  nlohmann::ordered_json st = {{"accounts", {{{"name", "<b>"}, {"registered", true}, {"state", "registered"}, {"transport", "tls"}}}},
+                               {"calls",
+                                {{{"peer", "sip:a@b"}, {"secure", true}, {"signaling", {{"transport", "tls"}}}, {"media", {{"srtp", true}}}},
+                                 {{"peer", "sip:c@d"}, {"secure", false}, {"signaling", {{"transport", "udp"}}}, {"media", {{"srtp", false}}}}}}};
+  std::string page = status_page(st, "tok123");
+  EXPECT_EQ(page.find("<b>"), std::string::npos);
+  EXPECT_NE(page.find("&lt;b&gt;"), std::string::npos);
+  EXPECT_NE(page.find("class=\"padlock\""), std::string::npos);
+  EXPECT_NE(page.find("signaling over udp, not TLS; media is not SRTP"), std::string::npos);
+  EXPECT_NE(page.find("name=\"csrf\" value=\"tok123\""), std::string::npos);
+  EXPECT_EQ(insecure_reason({{"secure", false}, {"signaling", {{"transport", "tls"}, {"tls", {{"verified", false}}}}}, {"media", {{"srtp", true}}}}),
+            "the TLS peer is not verified");
+}

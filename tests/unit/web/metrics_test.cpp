@@ -1,0 +1,48 @@
+#include "web/metrics.h"
+
+#include <gtest/gtest.h>
+
+using namespace exphone::web;
+using json = nlohmann::ordered_json;
+
+TEST(WebMetrics, RendersExposition) {
+  MetricsInput in;
+  in.status = {{"accounts",
+                {{{"name", "office"}, {"registered", true}, {"transport", "tls"}, {"tls", {{"version", "TLSv1.3"}}}, {"failover", {{"failovers", 2}}}},
+                 {{"name", "we\"ird\\"}, {"registered", false}, {"transport", "udp"}}}},
+               {"calls", {{{"secure", true}, {"media", {{"srtp_auth_failures", 3}, {"replays_dropped", 1}}}}}},
+               {"warnings", json::array()}};
+  in.ended.add({{"secure", true}, {"media", {{"srtp_auth_failures", 4}, {"replays_dropped", 0}}}});
+  in.ended.add({{"secure", false}, {"media", {{"srtp_auth_failures", 0}, {"replays_dropped", 5}}}});
+  in.device_cert_days = 42;
+  std::string m = render_metrics(in);
+  auto has = [&](const std::string& line) { return m.find(line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has("exphone_registration_up{account=\"office\",transport=\"tls\",tls_version=\"TLSv1.3\"} 1")) << m;
+  EXPECT_TRUE(has("exphone_registration_up{account=\"we\\\"ird\\\\\",transport=\"udp\",tls_version=\"\"} 0")) << m;
+  EXPECT_TRUE(has("exphone_registration_failovers_total{account=\"office\"} 2"));
+  EXPECT_TRUE(has("exphone_calls_active 1"));
+  EXPECT_TRUE(has("exphone_secure_calls_active 1"));
+  EXPECT_TRUE(has("exphone_calls_total 2"));
+  EXPECT_TRUE(has("exphone_secure_calls_total 1"));
+  EXPECT_TRUE(has("exphone_srtp_auth_failures_total 7"));
+  EXPECT_TRUE(has("exphone_srtp_replays_total 6"));
+  EXPECT_TRUE(has("exphone_certificate_expiry_days{certificate=\"device\"} 42"));
+  EXPECT_TRUE(has("# TYPE exphone_registration_up gauge"));
+  EXPECT_TRUE(has("exphone_warnings 0"));
+  // every sample line is "name{labels} value" or "name value"
+  std::size_t pos = 0;
+  while (pos < m.size()) {
+    std::size_t end = m.find('\n', pos);
+    ASSERT_NE(end, std::string::npos) << "the exposition ends with a newline";
+    std::string line = m.substr(pos, end - pos);
+    if (line[0] != '#') EXPECT_NE(line.rfind(' '), std::string::npos) << line;
+    pos = end + 1;
+  }
+}
+
+TEST(WebMetrics, EmptyStatusIsValid) {
+  MetricsInput in;
+  std::string m = render_metrics(in);
+  EXPECT_NE(m.find("exphone_calls_active 0\n"), std::string::npos);
+  EXPECT_EQ(m.find("exphone_certificate_expiry_days"), std::string::npos);
+}
