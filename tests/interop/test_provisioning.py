@@ -25,7 +25,7 @@ DEVICES = 20
 BUNDLE_FILES = ("exphone.toml", "device.crt", "device.key", "ca.pem")
 
 TEMPLATE = """[[account]]
-registrar = "sip:127.0.0.1:5061;transport=tls"
+registrar = "sip:127.0.0.1:@SIPPORT@;transport=tls"
 user = "{{extension}}"
 password = "{{password}}"
 domain = "plant.local"
@@ -39,6 +39,9 @@ client_key = "{{key_file}}"
 url = "https://127.0.0.1:@PORT@/{mac}.tar"
 ca_file = "{{ca_file}}"
 mac = "{{id}}"
+
+[phone]
+control_socket = "{{ctl}}"
 """
 
 
@@ -205,12 +208,13 @@ def main():
         rogue_crt = os.path.join(other, "devices", rogue)
         rogue_key = rogue_crt[:-4] + ".key"
 
-        csv = "id,extension,password\n" + "".join(
-            f"00:11:22:33:44:{i:02x},{1000 + i},pw{i}\n" for i in range(1, DEVICES + 1))
+        csv = "id,extension,password,ctl\n" + "".join(
+            f"00:11:22:33:44:{i:02x},{1000 + i},pw{i},{work}/ctl-{i}.sock\n" for i in range(1, DEVICES + 1))
         with open(os.path.join(work, "devices.csv"), "w") as f:
             f.write(csv)
         with open(os.path.join(work, "template.toml"), "w") as f:
-            f.write(TEMPLATE.replace("@PORT@", str(port)))
+            # nobody listens on the registrar port: the daemon check only needs the phone running
+            f.write(TEMPLATE.replace("@PORT@", str(port)).replace("@SIPPORT@", str(free_port("127.0.0.1"))))
         out = os.path.join(work, "fleet")
         fleet = json.loads(run("pki", "fleet", "--dir", site, "--devices", os.path.join(work, "devices.csv"),
                                "--config-template", os.path.join(work, "template.toml"), "--out", out,
@@ -316,7 +320,36 @@ def main():
         rc, j, err = provision(wrong_ca)
         expect(rc != 0 and j["error"]["code"] == "prov-tls", f"untrusted server refused ({j})")
 
-        # 7. no bundle for this device, and nobody listening
+        # 7. exphone run provisions at start-up and ctl status shows it
+        daemon_cfg = phone_dir(work, "daemon", port, chain, factory_crt, factory_key, "00:11:22:33:44:0a")
+        ctl = os.path.join(work, "ctl-10.sock")
+        proc = subprocess.Popen([EXPHONE, "run", "--config", daemon_cfg], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            st, deadline = None, time.time() + 30
+            while time.time() < deadline and proc.poll() is None:
+                p = subprocess.run([EXPHONE, "ctl", "--socket", ctl, "--json", "status"], capture_output=True,
+                                   text=True, timeout=10)
+                if p.returncode == 0 and p.stdout.strip():
+                    st = json.loads(p.stdout)
+                    break
+                time.sleep(0.2)
+            expect(st is not None, f"exphone run came up on the provisioned control socket (rc={proc.poll()})")
+            prov = st.get("provisioning") or {}
+            expect(prov.get("state") == "applied" and prov.get("last_success") and prov.get("error") is None,
+                   f"ctl status --json: provisioning {prov}")
+            expect(len(st["accounts"]) == 1 and os.path.islink(daemon_cfg),
+                   "the daemon runs the provisioned config (the factory one has no account)")
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+
+        # 8. no bundle for this device, and nobody listening
         missing = phone_dir(work, "missing", port, chain, factory_crt, factory_key, "00:11:22:33:44:99")
         rc, j, err = provision(missing)
         expect(rc != 0 and j["error"]["code"] == "prov-http" and "404" in j["error"]["message"], f"404 ({j})")

@@ -11,6 +11,7 @@
 #include "apps/exphone/json_report.h"
 #include "apps/exphone/sd_notify.h"
 #include "apps/exphone/control_server.h"
+#include "provisioning/provision.h"
 #include "phone/phone.h"
 #include "web/web_server.h"
 
@@ -28,6 +29,18 @@ int run_daemon(const RunOptions& o) {
   const std::string& config_path = o.config;
   auto config = phone::load_config(config_path);
   if (!config) return report_error(config.error());
+  // [provisioning]: one round at start-up, bounded by timeout_s, before the event loop runs; a new
+  // bundle is used at once, a failure keeps this config (docs/provisioning.md).
+  if (!config->provisioning.url.empty()) {
+    auto st = provisioning::provision_once(config_path, *config);
+    std::cout << "provisioning: " << st.state
+              << (st.state == "failed" ? " (" + st.error_code + ": " + st.error_message + ")" : std::string()) << std::endl;
+    if (st.state == "applied") {
+      auto fresh = phone::load_config(config_path);
+      if (!fresh) return report_error(fresh.error());
+      config = std::move(fresh);
+    }
+  }
   SignalingStack stack;
   if (Status s = stack.init(*config); !s) return report_error(s.error());
 
@@ -57,6 +70,7 @@ int run_daemon(const RunOptions& o) {
   std::string ctl_path = config->control_socket.empty() ? default_control_socket() : config->control_socket;
   auto ctl = ControlServer::open(stack.io, phone, ctl_path, stack.trusted_clock);
   if (!ctl) return report_error(ctl.error());
+  if (!config->provisioning.url.empty()) (*ctl)->set_provisioning_config(config_path);
   if (!config->web.listen.empty()) {
     // the page shows exactly what `exphone ctl status` returns
     auto clock = stack.trusted_clock;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "apps/exphone/json_report.h"
+#include "provisioning/provision.h"
 
 namespace exphone::cli {
 
@@ -53,7 +54,8 @@ json account_json(const ua::RegistrationClient& c) {
 
 }  // namespace
 
-std::string ControlServer::execute(phone::Phone& phone, const std::string& line, const TrustedClock* clock) {
+std::string ControlServer::execute(phone::Phone& phone, const std::string& line, const TrustedClock* clock,
+                                   const std::string* provisioning_config) {
   std::istringstream in(line);
   std::string cmd, arg, arg2;
   in >> cmd >> arg >> arg2;
@@ -67,6 +69,8 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line,
     for (const auto& c : phone.calls()) reply["calls"].push_back(to_json(c));
     reply["warnings"] = phone.warnings();
     if (clock != nullptr) reply["clock"] = to_json(*clock);
+    if (provisioning_config != nullptr)
+      reply["provisioning"] = json::parse(provisioning::state_json(provisioning::load_state(*provisioning_config)));
     if (const auto* h = phone.hotline()) {
       const auto& hs = h->status();
       reply["emergency"] = {{"active", hs.active}, {"call_id", hs.call_id}, {"attempts", hs.attempts},
@@ -160,7 +164,8 @@ void ControlServer::accept() {
         }
         auto reply = std::make_shared<std::string>(
             rec && line.empty() ? json{{"ok", false}, {"error", {{"code", "ctl-usage"}, {"message", "one command line of at most 4096 bytes"}}}}.dump() + "\n"
-                                : execute(phone_, line, clock_.get()));
+                                : execute(phone_, line, clock_.get(),
+                                          provisioning_config_.empty() ? nullptr : &provisioning_config_));
         asio::async_write(*conn, asio::buffer(*reply), [conn, reply](const boost::system::error_code&, std::size_t) {
           boost::system::error_code ignored;
           conn->close(ignored);

@@ -32,7 +32,12 @@ class ControlServer {
   ~ControlServer();
 
   // One command line -> the JSON reply (also used by tests without a socket).
-  static std::string execute(phone::Phone& phone, const std::string& line, const TrustedClock* clock = nullptr);
+  // provisioning_config (may be null): the config path whose provisioning state (C.provisioning.json)
+  // is reported as "provisioning" in status.
+  static std::string execute(phone::Phone& phone, const std::string& line, const TrustedClock* clock = nullptr,
+                             const std::string* provisioning_config = nullptr);
+  // [provisioning] configured: status carries its state (docs/provisioning.md).
+  void set_provisioning_config(std::string config_path) { provisioning_config_ = std::move(config_path); }
 
  private:
   ControlServer(boost::asio::io_context& io, phone::Phone& phone, std::string path);
@@ -41,6 +46,7 @@ class ControlServer {
   phone::Phone& phone_;
   std::string path_;
   std::shared_ptr<const TrustedClock> clock_;
+  std::string provisioning_config_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
