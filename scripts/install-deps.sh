@@ -68,6 +68,13 @@ fi
 
 echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The tests start their own nginx, chrony and Kamailio on loopback: packages must not start system
+# services while installing (policy-rc.d, as in Debian's build chroots), removed again on exit.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 # tshark's package asks whether non-root users may capture: no
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
