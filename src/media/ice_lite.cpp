@@ -31,11 +31,6 @@ std::uint32_t host_candidate_priority(int component) {
   return (126u << 24) | (65535u << 8) | static_cast<std::uint32_t>(256 - component);
 }
 
-void IceLiteAgent::set_remote(std::string ufrag, std::string /*pwd*/) {
-  // A lite agent never sends checks, so the peer's password is never used to sign anything.
-  remote_ufrag_ = std::move(ufrag);
-}
-
 IceLiteAgent::Outcome IceLiteAgent::on_stun(std::span<const std::uint8_t> datagram,
                                             const boost::asio::ip::udp::endpoint& from) {
   Outcome out;

@@ -40,7 +40,8 @@ class IceLiteAgent {
   const IceCredentials& local() const { return local_; }
   // The peer's credentials from its SDP. Until they are known (the peer's checks can arrive before
   // its answer reaches us) only our half of USERNAME is checked; MESSAGE-INTEGRITY always is.
-  void set_remote(std::string ufrag, std::string pwd);
+  // (A lite agent never sends checks, so the peer's password is never needed.)
+  void set_remote(std::string ufrag) { remote_ufrag_ = std::move(ufrag); }
 
   struct Outcome {
     std::vector<std::uint8_t> response;  // to send back to `from`; empty: nothing to send

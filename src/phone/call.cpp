@@ -135,8 +135,9 @@ Status Call::open_media(const std::string& local_ip) {
       if (!o.valid) return;
       // RFC 8445 8.2 (lite): the nominated pair carries the media from now on.
       if ((o.nominated || !rtp_->remote()) && audio_ && audio_->dtls) {
-        rtp_->set_remote(*ice_->selected());
-        report_.ice_selected = net::Endpoint{from.address(), from.port()}.to_string();
+        const auto selected = *ice_->selected();
+        rtp_->set_remote(selected);
+        report_.ice_selected = net::Endpoint{selected.address(), selected.port()}.to_string();
       }
       if (dtls_ && !dtls_->complete()) dtls_->start();  // a DTLS client waits for a working path
     });
@@ -169,7 +170,7 @@ void Call::send_dtls(std::span<const std::uint8_t> datagram) {
 Status Call::start_dtls(const ua::NegotiatedAudio& a) {
   report_.key_exchange = "dtls";
   report_.dtls = CallReport::Dtls{a.dtls->we_are_client ? "client" : "server", false, net::uses_tls(flow_->protocol())};
-  if (!a.remote_ice_ufrag.empty()) ice_->set_remote(a.remote_ice_ufrag, a.remote_ice_pwd);
+  if (!a.remote_ice_ufrag.empty()) ice_->set_remote(a.remote_ice_ufrag);
   if (dtls_) {  // a re-INVITE: the association stays (RFC 5763 6.7 allows keeping it)
     dtls_->set_remote_fingerprint(a.dtls->remote_fingerprint.bytes);
     return Ok{};

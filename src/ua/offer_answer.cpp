@@ -116,20 +116,26 @@ Error dtls_insecure() {
                     "could replace it (use a sips:/TLS or WSS account)");
 }
 
-// DTLS-SRTP attributes (RFC 5763 5, RFC 8842), rtcp-mux (RFC 5761, required by WebRTC, RFC 8829)
-// and our ICE-lite host candidate (RFC 8839 5.1, 5.4) on one m= section.
+// What goes with the DTLS attributes on one m= section.
+struct DtlsExtras {
+  bool rtcp_mux = true;             // RFC 5761 (required by WebRTC, RFC 8829); an answer echoes the offer
+  bool ice = false;                 // our ICE-lite host candidate (RFC 8839 5.1, 5.4)
+  std::optional<std::string> mid;   // a=mid (RFC 8843) ...
+  bool bundle_group = false;        // ... in its own BUNDLE group, so max-bundle peers accept it
+};
+
+// DTLS-SRTP attributes (RFC 5763 5, RFC 8842) and the extras above.
 void add_dtls(sdp::Session& s, sdp::MediaDescription& m, const LocalMedia& local, sdp::Setup setup,
-              bool ice, std::optional<std::string> mid) {
+              const DtlsExtras& x) {
   sdp::Fingerprint f{sdp::HashFunction::kSha256, "sha-256", local.dtls_fingerprint};
   m.attributes.push_back({"fingerprint", sdp::to_string(f)});
   m.attributes.push_back({"setup", std::string(sdp::to_string(setup))});
-  m.attributes.push_back({"rtcp-mux", std::nullopt});
-  if (mid) {
-    // RFC 8843: one m= section in its own BUNDLE group, so max-bundle peers accept it.
-    s.attributes.push_back({"group", "BUNDLE " + *mid});
-    m.attributes.push_back({"mid", *mid});
+  if (x.rtcp_mux) m.attributes.push_back({"rtcp-mux", std::nullopt});
+  if (x.mid) {
+    if (x.bundle_group) s.attributes.push_back({"group", "BUNDLE " + *x.mid});
+    m.attributes.push_back({"mid", *x.mid});
   }
-  if (ice && !local.ice_ufrag.empty()) {
+  if (x.ice && !local.ice_ufrag.empty()) {
     s.attributes.push_back({"ice-lite", std::nullopt});
     m.attributes.push_back({"ice-ufrag", local.ice_ufrag});
     m.attributes.push_back({"ice-pwd", local.ice_pwd});
@@ -152,10 +158,7 @@ void take_ice(const sdp::Session& s, const sdp::MediaDescription& m, NegotiatedA
   if (s.ice_lite()) return;
   auto u = m.ice_ufrag(s);
   auto p = m.ice_pwd(s);
-  if (u.ok() && *u && p.ok() && *p) {
-    out.remote_ice_ufrag = **u;
-    out.remote_ice_pwd = **p;
-  }
+  if (u.ok() && *u && p.ok() && *p) out.remote_ice_ufrag = **u;  // a lite agent never signs with their pwd
 }
 
 // The peer's a=fingerprint, which must be SHA-256 (the hash our DTLS code checks; WebRTC peers
@@ -217,18 +220,14 @@ Result<AnswerResult> answer_dtls(const MediaPolicy& policy, const sdp::Session& 
   take_ice(offer, m, out.audio);
   out.sdp = skeleton(local, session_id);
   sdp::MediaDescription a = answer_media(policy, out.audio, local, m.proto);
-  const bool ice = !out.audio.remote_ice_ufrag.empty();
-  add_dtls(out.sdp, a, local, we_client ? sdp::Setup::kActive : sdp::Setup::kPassive, ice, m.mid());
-  if (!out.audio.rtcp_mux) {  // add_dtls offers it; an answer only keeps it when offered (RFC 5761 5.1.1)
-    std::erase_if(a.attributes, [](const sdp::Attribute& x) { return x.name == "rtcp-mux"; });
-  }
-  if (auto mid = m.mid(); mid) {
-    // Keep the BUNDLE group only if the offer had one (RFC 8843 7.3).
-    bool offered_group = false;
-    for (const auto* g : sdp::find_attributes(offer.attributes, "group"))
-      offered_group = offered_group || (g->value && g->value->rfind("BUNDLE", 0) == 0);
-    if (!offered_group) std::erase_if(out.sdp.attributes, [](const sdp::Attribute& x) { return x.name == "group"; });
-  }
+  DtlsExtras x;
+  x.rtcp_mux = out.audio.rtcp_mux;  // only when offered (RFC 5761 5.1.1)
+  x.ice = !out.audio.remote_ice_ufrag.empty();
+  x.mid = m.mid();
+  // a BUNDLE group only if the offer had one (RFC 8843 7.3)
+  for (const auto* g : sdp::find_attributes(offer.attributes, "group"))
+    x.bundle_group = x.bundle_group || (g->value && g->value->rfind("BUNDLE", 0) == 0);
+  add_dtls(out.sdp, a, local, we_client ? sdp::Setup::kActive : sdp::Setup::kPassive, x);
   out.sdp.media().push_back(std::move(a));
   return out;
 }
@@ -275,7 +274,11 @@ Result<PendingOffer> make_offer(const MediaPolicy& policy, const LocalMedia& loc
   if (dtls) {
     // RFC 5763 5: the offerer says actpass and lets the answerer pick its DTLS role. ICE only in
     // the WebRTC profile, where the peer requires it.
-    add_dtls(out.sdp, m, local, sdp::Setup::kActPass, dtls_only, dtls_only ? std::optional<std::string>("0") : std::nullopt);
+    DtlsExtras x;
+    x.ice = dtls_only;
+    if (dtls_only) x.mid = "0";
+    x.bundle_group = dtls_only;
+    add_dtls(out.sdp, m, local, sdp::Setup::kActPass, x);
     out.dtls = true;
   }
   out.sdp.media().push_back(std::move(m));
@@ -405,8 +408,8 @@ Result<NegotiatedAudio> process_answer(const MediaPolicy& policy, const PendingO
   out.direction = reverse(m->direction(answer));
   take_ice(answer, *m, out);
   out.rtcp_mux = offer.dtls && m->rtcp_mux();
-  if (offer.dtls && (m->is_dtls_srtp() || (m->cryptos().empty() && m->fingerprint(answer).ok() &&
-                                           m->fingerprint(answer)->has_value()))) {
+  const auto answer_fp = m->fingerprint(answer);
+  if (offer.dtls && (m->is_dtls_srtp() || (m->cryptos().empty() && answer_fp.ok() && answer_fp->has_value()))) {
     auto fp = peer_fingerprint(answer, *m);
     if (!fp) return fp.error();
     auto setup = m->setup(answer);

@@ -88,7 +88,7 @@ struct NegotiatedAudio {
   std::optional<SrtpKeys> srtp;            // SDES keys; nullopt: plain RTP or DTLS-SRTP
   std::optional<DtlsAgreement> dtls;       // DTLS-SRTP: keys come from the handshake
   bool rtcp_mux = false;                   // both sides agreed (RFC 5761 5.1.1)
-  std::string remote_ice_ufrag, remote_ice_pwd;  // the peer's ICE credentials, when it does ICE
+  std::string remote_ice_ufrag;            // the peer's ICE username fragment, when it runs full ICE
 };
 
 // An offer we made, kept to process the answer.
