@@ -424,7 +424,7 @@ std::optional<Error> read_clock(const Reader& r, const toml::table& t, clock::Sn
 std::optional<Error> read_provisioning(const Reader& r, const toml::table& t, ProvisioningSettings& p) {
   const std::string sec = "provisioning";
   if (auto e = r.only(t, sec, {"url", "ca_file", "client_cert", "client_key", "mac", "serial", "model", "interval_s",
-                               "timeout_s", "max_bytes"}))
+                               "rollback_after_s", "timeout_s", "max_bytes"}))
     return e;
   if (auto e = r.str(t, "url", p.url, sec)) return e;
   if (!p.url.empty() && p.url.rfind("https://", 0) != 0)
@@ -437,6 +437,7 @@ std::optional<Error> read_provisioning(const Reader& r, const toml::table& t, Pr
   if (auto e = r.str(t, "serial", p.serial, sec)) return e;
   if (auto e = r.str(t, "model", p.model, sec)) return e;
   if (auto e = r.integer(t, "interval_s", p.interval_s, 0, 7 * 86400, sec)) return e;
+  if (auto e = r.integer(t, "rollback_after_s", p.rollback_after_s, 0, 86400, sec)) return e;
   if (auto e = r.integer(t, "timeout_s", p.timeout_s, 1, 600, sec)) return e;
   if (auto e = r.integer(t, "max_bytes", p.max_bytes, 1024, 64L << 20, sec)) return e;
   return std::nullopt;

@@ -27,6 +27,7 @@ struct ProvisioningSettings {
   std::string client_key;   // its key; "" = [tls] client_key
   std::string mac, serial, model;
   int interval_s = 3600;    // poll period in exphone run; 0 = only at start-up
+  int rollback_after_s = 300;  // a new config must register within this long, else C.lkg; 0 = never
   int timeout_s = 30;       // whole transfer
   long max_bytes = 1L << 20;  // largest bundle accepted
 };

@@ -66,7 +66,52 @@ std::string generation_of(const std::string& link) {
   return it == t.end() ? "" : it->string();
 }
 
+// A new directory entry tmp naming what `from` names: the same symlink target, or a hard link.
+Status copy_link(const std::string& from, const std::string& tmp) {
+  struct stat st {};
+  if (::lstat(from.c_str(), &st) != 0) return io_error("stat", from);
+  int rc;
+  if (S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    fs::path target = fs::read_symlink(from, ec);
+    if (ec) return make_error("prov-io", "read link " + from + ": " + ec.message());
+    rc = ::symlink(target.c_str(), tmp.c_str());
+  } else {
+    rc = ::link(from.c_str(), tmp.c_str());
+  }
+  if (rc != 0) return io_error("create", tmp);
+  return Ok{};
+}
+
+// dst names what src names, switched by one rename(2); the folder fsynced.
+Status replace_link(const std::string& src, const std::string& dst) {
+  std::string tmp = dst + ".tmp-" + unique_suffix();
+  if (auto s = copy_link(src, tmp); !s) return s;
+  if (::rename(tmp.c_str(), dst.c_str()) != 0) {
+    auto e = io_error("rename to", dst);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  std::string dir = fs::path(dst).parent_path().string();
+  return fsync_dir(dir.empty() ? "." : dir);
+}
+
 }  // namespace
+
+std::string current_generation(const std::string& config_path) {
+  std::string g = generation_of(config_path);
+  return g.empty() ? "" : "provisioned/" + g;
+}
+
+Status restore_last_known_good(const std::string& config_path) {
+  std::error_code ec;
+  std::string c = fs::absolute(config_path, ec).string();
+  if (ec) return make_error("prov-io", config_path + ": " + ec.message());
+  std::string lkg = c + ".lkg";
+  struct stat st {};
+  if (::lstat(lkg.c_str(), &st) != 0) return make_error("prov-no-lkg", "no last-known-good config " + lkg);
+  return replace_link(lkg, c);
+}
 
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
   fs::path p(path);
@@ -97,7 +142,7 @@ Result<ApplyPlan> plan_apply(const std::string& config_path) {
   return p;
 }
 
-Status apply_bundle(const ApplyPlan& plan, const Bundle& b) {
+Status apply_bundle(const ApplyPlan& plan, const Bundle& b, bool running_is_good) {
   std::string dir = fs::path(plan.config_path).parent_path().string();
   if (::mkdir(plan.root.c_str(), 0700) != 0 && errno != EEXIST) return io_error("create folder", plan.root);
   // 1. The new generation, complete and durable, under a temp name; then renamed into place.
@@ -128,28 +173,12 @@ Status apply_bundle(const ApplyPlan& plan, const Bundle& b) {
   }
   if (auto s = fsync_dir(plan.root); !s) return s;
 
-  // 2. Last known good: C.lkg names what C names now.
+  // 2. Last known good: C.lkg names what C names now, unless that has not proven itself.
   const std::string& c = plan.config_path;
   std::string lkg = c + ".lkg";
-  std::string lkg_tmp = lkg + ".tmp-" + unique_suffix();
   struct stat st {};
-  if (::lstat(c.c_str(), &st) == 0) {
-    int rc;
-    if (S_ISLNK(st.st_mode)) {
-      std::error_code ec;
-      fs::path target = fs::read_symlink(c, ec);
-      if (ec) return make_error("prov-io", "read link " + c + ": " + ec.message());
-      rc = ::symlink(target.c_str(), lkg_tmp.c_str());
-    } else {
-      rc = ::link(c.c_str(), lkg_tmp.c_str());
-    }
-    if (rc != 0) return io_error("create", lkg_tmp);
-    if (::rename(lkg_tmp.c_str(), lkg.c_str()) != 0) {
-      auto e = io_error("rename to", lkg);
-      ::unlink(lkg_tmp.c_str());
-      return e;
-    }
-    if (auto s = fsync_dir(dir); !s) return s;
+  if (running_is_good && ::lstat(c.c_str(), &st) == 0) {
+    if (auto s = replace_link(c, lkg); !s) return s;
   }
 
   // 3. The switch: one rename of a symlink over C.

@@ -145,7 +145,7 @@ Result<Bundle> parse_bundle(std::string_view tar) {
   return b;
 }
 
-Result<phone::Config> validate_bundle(const Bundle& b, const std::string& gen_dir) {
+Result<phone::Config> validate_bundle(const Bundle& b, const std::string& gen_dir, std::time_t now) {
   auto cfg_it = b.files.find("exphone.toml");
   if (cfg_it == b.files.end()) return make_error("bundle-invalid", "no exphone.toml in the bundle");
   auto cfg = phone::parse_config(cfg_it->second, gen_dir, "bundle:exphone.toml");
@@ -186,9 +186,10 @@ Result<phone::Config> validate_bundle(const Bundle& b, const std::string& gen_di
       return make_error("bundle-key-mismatch", tls.client_key + " does not belong to " + tls.client_cert);
     }
     // The device certificate must be usable now (the PBX's CA files need not have issued it).
-    if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0)
+    std::time_t* at = now == 0 ? nullptr : &now;
+    if (X509_cmp_time(X509_get0_notAfter(leaf), at) <= 0)
       return make_error("bundle-cert", tls.client_cert + ": certificate expired");
-    if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0)
+    if (X509_cmp_time(X509_get0_notBefore(leaf), at) > 0)
       return make_error("bundle-cert", tls.client_cert + ": certificate not yet valid");
   }
   return cfg;

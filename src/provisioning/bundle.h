@@ -4,6 +4,7 @@
 // the end-of-archive block required (a truncated download is rejected).
 #pragma once
 
+#include <ctime>
 #include <map>
 #include <string>
 #include <string_view>
@@ -31,9 +32,9 @@ bool valid_bundle_name(std::string_view name);
 // loader (relative paths resolved against gen_dir, the folder the bundle will live in); every
 // certificate and key it names (tls.client_cert/client_key/ca_files, provisioning.*) parses,
 // taken from the bundle when it lies in gen_dir, else from disk; the key matches the
-// certificate, which is valid now.
+// certificate, which is valid at `now` (the trusted time; 0 = the system clock).
 // Errors: bundle-invalid (no config, missing file), bundle-config (parse_config's message),
 // bundle-cert, bundle-key, bundle-key-mismatch.
-Result<phone::Config> validate_bundle(const Bundle& b, const std::string& gen_dir);
+Result<phone::Config> validate_bundle(const Bundle& b, const std::string& gen_dir, std::time_t now = 0);
 
 }  // namespace exphone::provisioning

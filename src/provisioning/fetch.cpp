@@ -1,6 +1,8 @@
 #include "provisioning/fetch.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <cctype>
 #include <memory>
@@ -56,6 +58,14 @@ std::string escape(CURL* c, const std::string& v) {
   std::string out = e ? e : "";
   curl_free(e);
   return out;
+}
+
+// CURLOPT_SSL_CTX_FUNCTION (OpenSSL backend): verify the server's certificate at the trusted time
+// rather than the system clock (a device that booted in 1970 but has NTP time).
+CURLcode set_verify_time(CURL*, void* ssl_ctx, void* user) {
+  auto t = *static_cast<const std::time_t*>(user);
+  X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(static_cast<SSL_CTX*>(ssl_ctx)), t);
+  return CURLE_OK;
 }
 
 }  // namespace
@@ -126,6 +136,10 @@ Result<FetchResponse> fetch_bundle(const FetchRequest& r) {
   curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   curl_easy_setopt(h, CURLOPT_CAINFO, r.ca_file.c_str());
   curl_easy_setopt(h, CURLOPT_CAPATH, nullptr);
+  if (r.verify_time != 0) {
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, set_verify_time);
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, &r.verify_time);
+  }
   if (!r.client_cert.empty()) {
     curl_easy_setopt(h, CURLOPT_SSLCERT, r.client_cert.c_str());
     curl_easy_setopt(h, CURLOPT_SSLKEY, (r.client_key.empty() ? r.client_cert : r.client_key).c_str());

@@ -4,6 +4,7 @@
 // If-Modified-Since) so an unchanged bundle costs one 304.
 #pragma once
 
+#include <ctime>
 #include <string>
 
 #include "core/result.h"
@@ -17,6 +18,7 @@ struct FetchRequest {
   std::string etag, last_modified;  // validators of the bundle we have
   int timeout_s = 30;
   long max_bytes = 1L << 20;
+  std::time_t verify_time = 0;  // certificate check time (NTP-derived, X509_VERIFY_PARAM_set_time); 0 = system clock
 };
 
 struct FetchResponse {

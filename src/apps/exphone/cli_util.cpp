@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <unistd.h>
+#include <vector>
 
 namespace exphone::cli {
 
@@ -38,6 +40,28 @@ Result<std::string> read_input(const std::string& path, std::size_t max_bytes) {
 void print_json(const nlohmann::ordered_json& j) {
   // error_handler replace: input bytes that are not UTF-8 must not abort the report
   std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+}
+
+namespace {
+std::vector<std::string>& command_line() {
+  static std::vector<std::string> args;
+  return args;
+}
+}  // namespace
+
+void set_command_line(int argc, char** argv) {
+  command_line().assign(argv, argv + argc);
+}
+
+Error exec_self() {
+  std::vector<char*> argv;
+  for (auto& a : command_line()) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::cout.flush();
+  std::cerr.flush();
+  ::close_range(3, ~0U, 0);
+  ::execv("/proc/self/exe", argv.data());
+  return make_error("exec-failed", std::string("cannot restart exphone: ") + std::strerror(errno));
 }
 
 }  // namespace exphone::cli

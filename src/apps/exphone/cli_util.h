@@ -21,4 +21,10 @@ Result<std::string> read_input(const std::string& path, std::size_t max_bytes);
 
 void print_json(const nlohmann::ordered_json& j);
 
+// The process's command line (main keeps it) and its re-execution: every descriptor above stderr
+// closed (Asio does not open sockets close-on-exec), then execv(/proc/self/exe, argv). Returns
+// only on failure (error exec-failed).
+void set_command_line(int argc, char** argv);
+Error exec_self();
+
 }  // namespace exphone::cli

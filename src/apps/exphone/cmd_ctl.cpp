@@ -49,8 +49,15 @@ void print_human(const nlohmann::ordered_json& j) {
     if (c["offset_ms"].is_number()) std::cout << ", offset " << c["offset_ms"].get<long long>() << " ms";
     std::cout << ")\n";
   }
+  if (j.contains("provisioning") && j["provisioning"].is_object()) {  // docs/provisioning.md
+    const auto& p = j["provisioning"];
+    std::cout << "provisioning " << p.value("state", "");
+    if (p["error"].is_object()) std::cout << " (" << p["error"].value("code", "") << ": " << p["error"].value("message", "") << ")";
+    if (p["pending"].is_object()) std::cout << ", on trial since " << p["pending"].value("since", "");
+    std::cout << "\n";
+  }
   if (j.contains("call_id")) std::cout << "call " << j["call_id"].get<std::string>() << "\n";
-  if (!j.contains("accounts") && !j.contains("call_id") && j.value("ok", false)) std::cout << "ok\n";
+  if (!j.contains("accounts") && !j.contains("call_id") && !j.contains("provisioning") && j.value("ok", false)) std::cout << "ok\n";
 }
 
 int run_ctl(const CtlOptions& o) {

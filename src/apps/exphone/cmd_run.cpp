@@ -1,7 +1,8 @@
 // `exphone run --config FILE`: the phone daemon. Registers every account and keeps the
 // registrations (refresh, flow recovery, failover), accepts SIP over UDP and, when configured,
 // TCP/TLS; rings on incoming calls (answered by `exphone ctl answer`) or answers at once with
-// [phone] auto_answer; serves the control socket. SIGTERM/SIGINT hang up, unregister, exit 0.
+// [phone] auto_answer; serves the control socket; with [provisioning], polls for its config and
+// restarts itself on a new one (docs/provisioning.md). SIGTERM/SIGINT hang up, unregister, exit 0.
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "apps/exphone/json_report.h"
 #include "apps/exphone/sd_notify.h"
 #include "apps/exphone/control_server.h"
+#include "apps/exphone/daemon_provisioning.h"
 #include "provisioning/provision.h"
 #include "phone/phone.h"
 #include "web/web_server.h"
@@ -25,24 +27,28 @@ struct RunOptions {
   double expect_tone_hz = 1000;
 };
 
-int run_daemon(const RunOptions& o) {
+// A pending generation (docs/provisioning.md) that cannot even start is rolled back at once.
+bool roll_back_if_pending(const std::string& config_path, const Error& e) {
+  if (!provisioning::load_state(config_path).pending) return false;
+  auto st = provisioning::rollback(config_path, "cannot start: " + e.code + ": " + e.message);
+  if (!st) return false;
+  std::cout << "provisioning: rolled-back (" << st->rollback_reason << ")" << std::endl;
+  return true;
+}
+
+// Returns the exit code; restart: exec again (a provisioned or rolled-back config).
+int run_daemon(const RunOptions& o, bool& restart) {
   const std::string& config_path = o.config;
   auto config = phone::load_config(config_path);
-  if (!config) return report_error(config.error());
-  // [provisioning]: one round at start-up, bounded by timeout_s, before the event loop runs; a new
-  // bundle is used at once, a failure keeps this config (docs/provisioning.md).
-  if (!config->provisioning.url.empty()) {
-    auto st = provisioning::provision_once(config_path, *config);
-    std::cout << "provisioning: " << st.state
-              << (st.state == "failed" ? " (" + st.error_code + ": " + st.error_message + ")" : std::string()) << std::endl;
-    if (st.state == "applied") {
-      auto fresh = phone::load_config(config_path);
-      if (!fresh) return report_error(fresh.error());
-      config = std::move(fresh);
-    }
+  if (!config) {
+    restart = roll_back_if_pending(config_path, config.error());
+    return report_error(config.error());
   }
   SignalingStack stack;
-  if (Status s = stack.init(*config); !s) return report_error(s.error());
+  if (Status s = stack.init(*config); !s) {
+    restart = roll_back_if_pending(config_path, s.error());
+    return report_error(s.error());
+  }
 
   std::unique_ptr<web::WebServer> web_admin;  // [web]: the HTTPS admin page (opened below; outlives phone)
   phone::Phone phone(phone::CallEnv{stack.io, *stack.transport, *stack.txns}, *stack.dns, *config);
@@ -50,12 +56,14 @@ int run_daemon(const RunOptions& o) {
   settings.send_tone_hz = o.send_tone_hz;  // the answering side's test tone (exphone call sends 1 kHz)
   settings.expect_tone_hz = o.expect_tone_hz;
   phone.set_call_settings(settings);
-  phone.on_registration_change = [](const ua::RegistrationClient& c) {
+  std::unique_ptr<DaemonProvisioning> provisioner;  // [provisioning] (docs/provisioning.md)
+  phone.on_registration_change = [&provisioner](const ua::RegistrationClient& c) {
     const auto& s = c.status();
     std::cout << "account " << c.settings().name << ": " << ua::to_string(s.state);
     if (s.registered) std::cout << " via " << s.transport << " to " << s.registrar;
     if (s.error && !s.registered) std::cout << " (" << s.error->code << ": " << s.error->message << ")";
     std::cout << std::endl;
+    if (provisioner) provisioner->on_registration_change();
   };
   phone.on_call_state = [](phone::Call& c) {
     std::cout << "call " << c.call_id() << ": " << phone::Call::state_name(c.state()) << std::endl;
@@ -70,7 +78,21 @@ int run_daemon(const RunOptions& o) {
   std::string ctl_path = config->control_socket.empty() ? default_control_socket() : config->control_socket;
   auto ctl = ControlServer::open(stack.io, phone, ctl_path, stack.trusted_clock);
   if (!ctl) return report_error(ctl.error());
-  if (!config->provisioning.url.empty()) (*ctl)->set_provisioning_config(config_path);
+  // Restart: hang up, unregister, and exec this command line again (bounded like SIGTERM).
+  auto restart_daemon = [&](const std::string& why) {
+    std::cout << "exphone: restarting (" << why << ")" << std::endl;
+    restart = true;
+    phone.shutdown([&] { stack.io.stop(); });
+    stack.timers.schedule(Millis{5000}, [&] { stack.io.stop(); });
+  };
+  if (DaemonProvisioning::wanted(config_path, *config)) {
+    provisioner = std::make_unique<DaemonProvisioning>(stack.io, phone, config_path, *config, stack.trusted_clock,
+                                                       restart_daemon);
+    (*ctl)->set_provisioning_config(config_path);
+    (*ctl)->add_async_command("reprovision", [&provisioner](const std::string&, std::function<void(std::string)> reply) {
+      provisioner->reprovision(std::move(reply));
+    });
+  }
   if (!config->web.listen.empty()) {
     // the page shows exactly what `exphone ctl status` returns
     auto clock = stack.trusted_clock;
@@ -81,8 +103,12 @@ int run_daemon(const RunOptions& o) {
     web_admin = std::move(*w);
     std::cout << "web admin on https://" << web_admin->local_address() << std::endl;
   }
-  // [clock]: registration (the first TLS connection) waits for NTP, at most sync_timeout_s.
-  stack.sync_clock(*config, [&phone] { phone.start(); });
+  // [clock]: provisioning and registration (the first TLS connections) wait for NTP, at most
+  // sync_timeout_s; then the start-up provisioning round, which may restart on a new config.
+  stack.sync_clock(*config, [&phone, &provisioner] {
+    if (provisioner) provisioner->start([&phone] { phone.start(); });
+    else phone.start();
+  });
   if (Status s = phone.start_paging(); !s) return report_error(s.error());
 
   boost::asio::signal_set signals(stack.io, SIGINT, SIGTERM);
@@ -117,7 +143,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--send-tone", o->send_tone_hz, "test tone this phone sends in its calls (Hz)")->capture_default_str();
   cmd->add_option("--expect-tone", o->expect_tone_hz, "tone whose share of the received audio the call report gives (Hz)")
       ->capture_default_str();
-  cmd->callback([o, &exit_code] { exit_code = run_daemon(*o); });
+  cmd->callback([o, &exit_code] {
+    bool restart = false;
+    exit_code = run_daemon(*o, restart);  // everything it opened is closed when it returns
+    if (restart) exit_code = report_error(exec_self());
+  });
 }
 
 }  // namespace exphone::cli

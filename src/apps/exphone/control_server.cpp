@@ -104,8 +104,10 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line,
     reply = arg.empty() ? error_reply(make_error("ctl-usage", "dtmf needs digits")) : status(phone.send_dtmf(arg2, arg));
   } else if (cmd == "hold" || cmd == "resume") {
     reply = status(phone.hold(arg, cmd == "hold"));
+  } else if (cmd == "reprovision") {  // served by the daemon when it provisions (add_async_command)
+    reply = error_reply(make_error("prov-not-configured", "no [provisioning] url in the running config"));
   } else {
-    reply = error_reply(make_error("ctl-usage", "unknown command '" + cmd + "' (status, dial, answer, hangup, hold, resume, dtmf, press)"));
+    reply = error_reply(make_error("ctl-usage", "unknown command '" + cmd + "' (status, dial, answer, hangup, hold, resume, dtmf, press, reprovision)"));
   }
   return reply.dump() + "\n";
 }
@@ -162,14 +164,28 @@ void ControlServer::accept() {
           std::istream is(buf.get());
           std::getline(is, line);
         }
-        auto reply = std::make_shared<std::string>(
-            rec && line.empty() ? json{{"ok", false}, {"error", {{"code", "ctl-usage"}, {"message", "one command line of at most 4096 bytes"}}}}.dump() + "\n"
-                                : execute(phone_, line, clock_.get(),
-                                          provisioning_config_.empty() ? nullptr : &provisioning_config_));
-        asio::async_write(*conn, asio::buffer(*reply), [conn, reply](const boost::system::error_code&, std::size_t) {
-          boost::system::error_code ignored;
-          conn->close(ignored);
-        });
+        auto send = [conn](std::string text) {
+          auto reply = std::make_shared<std::string>(std::move(text));
+          asio::async_write(*conn, asio::buffer(*reply), [conn, reply](const boost::system::error_code&, std::size_t) {
+            boost::system::error_code ignored;
+            conn->close(ignored);
+          });
+        };
+        if (rec && line.empty()) {
+          send(json{{"ok", false}, {"error", {{"code", "ctl-usage"}, {"message", "one command line of at most 4096 bytes"}}}}.dump() + "\n");
+          return;
+        }
+        std::istringstream words(line);
+        std::string cmd, args;
+        words >> cmd;
+        std::getline(words, args);
+        if (auto it = async_.find(cmd); it != async_.end()) {
+          it->second(args, [alive, send](std::string text) {
+            if (!alive.expired()) send(std::move(text));
+          });
+          return;
+        }
+        send(execute(phone_, line, clock_.get(), provisioning_config_.empty() ? nullptr : &provisioning_config_));
       });
     }
     accept();

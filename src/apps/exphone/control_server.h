@@ -3,13 +3,16 @@
 // directory only its owner can enter: whoever may drive the phone must already be that user.
 //
 // Commands: status | dial TARGET [ACCOUNT] | answer [CALL-ID] | hangup [CALL-ID] |
-//           hold [CALL-ID] | resume [CALL-ID] | dtmf DIGITS [CALL-ID] | press emergency
+//           hold [CALL-ID] | resume [CALL-ID] | dtmf DIGITS [CALL-ID] | press emergency |
+//           reprovision (when the daemon provisions, docs/provisioning.md)
 // Replies:  {"ok":true,...} or {"ok":false,"error":{"code","message"}}; status replies carry
 //           "accounts" (registration per account) and "calls" (each a call report).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -38,6 +41,9 @@ class ControlServer {
                              const std::string* provisioning_config = nullptr);
   // [provisioning] configured: status carries its state (docs/provisioning.md).
   void set_provisioning_config(std::string config_path) { provisioning_config_ = std::move(config_path); }
+  // A command answered later (its reply is one JSON line): `reprovision` waits for the round.
+  using AsyncCommand = std::function<void(const std::string& args, std::function<void(std::string)> reply)>;
+  void add_async_command(const std::string& name, AsyncCommand c) { async_[name] = std::move(c); }
 
  private:
   ControlServer(boost::asio::io_context& io, phone::Phone& phone, std::string path);
@@ -47,6 +53,7 @@ class ControlServer {
   std::string path_;
   std::shared_ptr<const TrustedClock> clock_;
   std::string provisioning_config_;
+  std::map<std::string, AsyncCommand> async_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

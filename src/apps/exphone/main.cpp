@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", std::string("exphone ") + EXPHONE_VERSION);
   app.fallthrough(false);
+  exphone::cli::set_command_line(argc, argv);  // `run` re-executes itself on a provisioned config
 
   int exit_code = 0;
   exphone::cli::add_lint_commands(app, exit_code);

@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "phone/config.h"
 #include "provisioning/apply.h"
 #include "provisioning/bundle.h"
 #include "provisioning/fetch.h"
+#include "provisioning/provision.h"
 #include "tools/pki/fleet.h"
 #include "tools/pki/site.h"
 #include "tools_test_util.h"
@@ -205,6 +207,77 @@ TEST(ProvisioningApply, GenerationsAndLastKnownGood) {
   EXPECT_EQ(gens, 2u);
 }
 
+TEST(ProvisioningApply, RollbackToLastKnownGood) {
+  Fleet f;
+  testutil::TempDir d;
+  std::string c = d / "exphone.toml";
+  // Nothing to go back to: an error, and C untouched.
+  testutil::write(c, "# factory config\n");
+  auto none = provisioning::rollback(c, "test");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, "prov-rollback");
+  EXPECT_EQ(testutil::slurp(c), "# factory config\n");
+
+  auto p1 = provisioning::plan_apply(c);
+  ASSERT_TRUE(provisioning::apply_bundle(*p1, Fleet::bundle(f.a)).ok());
+  EXPECT_EQ(provisioning::current_generation(c), "provisioned/" + p1->gen_name);
+  // A second bundle while the first has not registered: C.lkg keeps naming the factory config.
+  auto p2 = provisioning::plan_apply(c);
+  ASSERT_TRUE(provisioning::apply_bundle(*p2, Fleet::bundle(f.b), /*running_is_good=*/false).ok());
+  EXPECT_EQ(phone::load_config(c)->accounts[0].user, "1002");
+  EXPECT_EQ(testutil::slurp(c + ".lkg"), "# factory config\n");
+  EXPECT_FALSE(fs::exists(p1->gen_dir));  // never proven, named by nobody: pruned
+
+  auto st = provisioning::rollback(c, "did not register");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(testutil::slurp(c), "# factory config\n");
+  EXPECT_FALSE(fs::is_symlink(c));
+  EXPECT_EQ(st->state, "rolled-back");
+  EXPECT_EQ(st->error_code, "prov-rollback");
+  EXPECT_NE(st->rollback_reason.find("did not register"), std::string::npos);
+  EXPECT_EQ(st->generation, "");
+  auto j = nlohmann::json::parse(provisioning::state_json(provisioning::load_state(c)));
+  EXPECT_EQ(j["state"], "rolled-back");
+  EXPECT_TRUE(j["rollback"].is_object());
+  EXPECT_TRUE(j["pending"].is_null());
+
+  // Good then good: C.lkg follows the config that worked; rollback returns to it.
+  auto p3 = provisioning::plan_apply(c);
+  ASSERT_TRUE(provisioning::apply_bundle(*p3, Fleet::bundle(f.a)).ok());
+  auto p4 = provisioning::plan_apply(c);
+  ASSERT_TRUE(provisioning::apply_bundle(*p4, Fleet::bundle(f.b), /*running_is_good=*/true).ok());
+  ASSERT_TRUE(provisioning::rollback(c, "x").ok());
+  EXPECT_EQ(phone::load_config(c)->accounts[0].user, "1001");
+  EXPECT_EQ(provisioning::current_generation(c), "provisioned/" + p3->gen_name);
+}
+
+TEST(ProvisioningState, PendingUntilConfirmed) {
+  Fleet f;
+  testutil::TempDir d;
+  std::string c = d / "exphone.toml";
+  testutil::write(c, "# factory config\n");
+  auto p = provisioning::plan_apply(c);
+  ASSERT_TRUE(provisioning::apply_bundle(*p, Fleet::bundle(f.a)).ok());
+  std::string gen = "provisioned/" + p->gen_name;
+  testutil::write(provisioning::state_path(c),
+                  nlohmann::json{{"state", "applied"}, {"generation", gen}, {"pending", {{"since", "x"}}},
+                                 {"pending_since_unix", 1000}}.dump());
+  auto s = provisioning::load_state(c);
+  EXPECT_TRUE(s.pending);
+  EXPECT_EQ(s.pending_since, 1000);
+  auto done = provisioning::confirm(c);
+  EXPECT_FALSE(done.pending);
+  EXPECT_FALSE(provisioning::load_state(c).pending);
+  EXPECT_TRUE(nlohmann::json::parse(provisioning::state_json(done))["pending"].is_null());
+  // A state file that names another generation than C (a crash between switch and state write):
+  // what C names wins and is not on trial.
+  testutil::write(provisioning::state_path(c),
+                  nlohmann::json{{"state", "applied"}, {"generation", "provisioned/gold"}, {"pending", {{"since", "x"}}}}.dump());
+  auto s2 = provisioning::load_state(c);
+  EXPECT_EQ(s2.generation, gen);
+  EXPECT_FALSE(s2.pending);
+}
+
 TEST(ProvisioningFetch, UrlTemplate) {
   phone::ProvisioningSettings s;
   s.mac = "00:1A:2B:3C:4D:5E";
@@ -228,6 +301,8 @@ TEST(ProvisioningConfig, Section) {
   EXPECT_EQ(c->provisioning.interval_s, 0);
   EXPECT_EQ(c->provisioning.timeout_s, 30);
   EXPECT_EQ(c->provisioning.max_bytes, 1L << 20);
+  EXPECT_EQ(c->provisioning.rollback_after_s, 300);
+  EXPECT_FALSE(phone::parse_config("[provisioning]\nrollback_after_s = -1\n", "/", "t").ok());
   EXPECT_FALSE(phone::parse_config("[provisioning]\nurl = \"http://p/x\"\nca_file = \"a\"\n", "/", "t").ok());
   EXPECT_FALSE(phone::parse_config("[provisioning]\nurl = \"https://p/x\"\n", "/", "t").ok());
   EXPECT_FALSE(phone::parse_config("[provisioning]\nbogus = 1\n", "/", "t").ok());
