@@ -56,7 +56,7 @@ void DaemonProvisioning::start(std::function<void()> start_phone) {
 }
 
 void DaemonProvisioning::after_round(const provisioning::ProvisionState& st, bool) {
-  print_round(st);
+  if (st.state != "unchanged") print_round(st);  // a poll that found nothing new says nothing
   if (st.state == "applied") restart_when_idle("provisioned " + st.generation);
 }
 
@@ -70,8 +70,9 @@ void DaemonProvisioning::watch_pending() {
   auto st = provisioning::load_state(config_path_);
   std::time_t now = std::time(nullptr);
   std::time_t deadline = st.pending_since + rollback_after_s_;
-  // Restarted while on trial: the rest of the time, but never less than a few seconds to register.
-  auto left = std::max<std::time_t>(deadline - now, 5);
+  // Restarted while on trial: the rest of the time (rounded up: times are whole seconds), but never
+  // less than a few seconds to register.
+  auto left = std::max<std::time_t>(deadline - now + 1, 5);
   if (deadline - now > rollback_after_s_) left = rollback_after_s_;  // the clock stepped back
   std::cout << "provisioning: " << st.generation << " is on trial: it must register within " << left << " s"
             << std::endl;
