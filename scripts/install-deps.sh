@@ -29,6 +29,8 @@ PACKAGES=(
   faketime
   # an HTTPS provisioning server with client certificates (tests/interop/test_provisioning.py)
   nginx-light
+  # the power-loss test kills `exphone provision` at each file-system step (strace -e inject)
+  strace
   # an NTP server on loopback for the trusted-clock test (tests/interop/test_clock.py)
   chrony
   # a DNS server on loopback with NAPTR/SRV records (RFC 3263 tests)

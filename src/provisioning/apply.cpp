@@ -192,9 +192,17 @@ Status apply_bundle(const ApplyPlan& plan, const Bundle& b, bool running_is_good
   }
   if (auto s = fsync_dir(dir); !s) return s;
 
-  // 4. Prune generations nobody names any more (best effort).
+  // 4. Prune generations nobody names any more, and temp entries a crash left (best effort).
   std::set<std::string> keep{plan.gen_name, generation_of(lkg)};
   std::error_code ec;
+  std::string stem = fs::path(c).filename().string() + ".";
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string n = entry.path().filename().string();
+    if (n.rfind(stem, 0) == 0 && n.find(".tmp-") != std::string::npos) {
+      std::error_code rm;
+      fs::remove(entry.path(), rm);
+    }
+  }
   for (const auto& entry : fs::directory_iterator(plan.root, ec)) {
     std::string n = entry.path().filename().string();
     if (keep.count(n)) continue;
