@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/trusted_clock.h"
 #include "provisioning/apply.h"
 #include "provisioning/bundle.h"
 #include "provisioning/fetch.h"
@@ -150,7 +151,15 @@ ProvisionState provision_once(const std::string& config_path, const phone::Confi
     req.max_bytes = p.max_bytes;
     req.verify_time = trusted_now;
     auto resp = fetch_bundle(req);
-    if (!resp) return fail(resp.error());
+    if (!resp) {
+      Error e = resp.error();
+      // A certificate "not yet valid" or "expired" at a clock known to be wrong says so.
+      std::time_t sys = std::time(nullptr);
+      if (e.code == "prov-tls" && trusted_now == 0 && sys < build_time())
+        e.message += " (the device clock is " + format_utc(sys) + ", before this build's date " + format_utc(build_time()) +
+                     ": clock-unsynchronized; check [clock] ntp_servers)";
+      return fail(e);
+    }
     st.http_status = resp->status;
     if (resp->status == 304) {
       if (!st.rejected_etag.empty() && st.etag == st.rejected_etag) return known_bad();

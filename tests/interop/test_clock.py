@@ -2,7 +2,10 @@
 clock says 1970 (libfaketime) syncs from chrony and registers to Kamailio over TLS, the server
 certificate checked at the NTP time; with the NTP port closed it reports clock-unsynchronized and
 the registration fails with tls-not-yet-valid showing both the certificate's and the device's
-time. `exphone ctl status --json` carries the "clock" object."""
+time. `exphone ctl status --json` carries the "clock" object. Provisioning waits for the clock too: a
+1970 phone with NTP fetches its bundle from nginx (the server certificate checked at the NTP time),
+restarts on it and registers; without NTP the fetch fails with prov-tls (not yet valid) and the
+phone keeps its factory config."""
 import getpass
 import json
 import os
@@ -14,6 +17,7 @@ import tempfile
 import time
 
 from lib.kamailio import Kamailio
+from lib.nginx import Nginx, make_tar
 from lib.ports import free_port
 from lib.runner import Runner
 
@@ -240,6 +244,75 @@ def main():
                     assert "clock-unsynchronized" in account(st)["error"]["message"], st
             r.check("exphone run in 1970 without NTP: ctl status clock-unsynchronized, tls-not-yet-valid",
                     daemon_status_unsynced)
+
+            def provisioning_after_ntp():
+                binary = plain_exphone()
+                site = os.path.join(tmp, "site")
+                run = lambda *a: subprocess.run([EXPHONE, *a], capture_output=True, text=True, timeout=60, check=True)
+                run("pki", "init", "--dir", site, "--name", "Clock Test Root CA")
+                run("pki", "server", "--dir", site, "--host", "127.0.0.1")
+                run("pki", "device", "--dir", site, "--id", "02:00:00:00:00:09")
+                chain = os.path.join(site, "ca", "chain.pem")
+                port = free_port()
+                ctl = os.path.join(tmp, "prov.sock")
+                tmpl = os.path.join(tmp, "prov-template.toml")
+                with open(tmpl, "w") as f:
+                    f.write(f'[[account]]\nuser = "{{{{extension}}}}"\npassword = "{{{{password}}}}"\ndomain = "localhost"\n'
+                            f'registrar = "sips:127.0.0.1:{kam.tls_port}"\n[tls]\nca_files = [{json.dumps(ca)}]\n'
+                            f'[clock]\nntp_servers = ["127.0.0.1:{ntp.port}"]\nsync_timeout_s = 4\nresync_interval_s = 0\n'
+                            f'[provisioning]\nurl = "https://127.0.0.1:{port}/{{mac}}.tar"\nca_file = "{{{{ca_file}}}}"\n'
+                            f'mac = "{{{{id}}}}"\ninterval_s = 0\n[phone]\ncontrol_socket = {json.dumps(ctl)}\n')
+                csv = os.path.join(tmp, "prov.csv")
+                with open(csv, "w") as f:
+                    f.write("id,extension,password\n00:11:22:33:44:09,1001,secret1001\n")
+                out = os.path.join(tmp, "fleet")
+                run("pki", "fleet", "--dir", site, "--devices", csv, "--config-template", tmpl, "--out", out)
+                www = os.path.join(tmp, "www")
+                os.makedirs(www)
+                make_tar(os.path.join(www, "001122334409.tar"),
+                         {n: open(os.path.join(out, "001122334409", n), "rb").read()
+                          for n in ("exphone.toml", "device.crt", "device.key", "ca.pem")})
+                for d_ in (tmp, www):
+                    os.chmod(d_, 0o755)
+                os.chmod(os.path.join(www, "001122334409.tar"), 0o644)
+                nginx = Nginx(tmp, port, os.path.join(site, "servers", "127.0.0.1.fullchain.pem"),
+                              os.path.join(site, "servers", "127.0.0.1.key"), chain, www)
+                try:
+                    def factory(name, ntp_port):
+                        d_ = os.path.join(tmp, name)
+                        os.makedirs(d_)
+                        c = os.path.join(d_, "exphone.toml")
+                        with open(c, "w") as f:
+                            f.write(f'[provisioning]\nurl = "https://127.0.0.1:{port}/{{mac}}.tar"\n'
+                                    f'ca_file = {json.dumps(chain)}\nmac = "00:11:22:33:44:09"\n'
+                                    f'client_cert = {json.dumps(os.path.join(site, "devices", "020000000009.crt"))}\n'
+                                    f'client_key = {json.dumps(os.path.join(site, "devices", "020000000009.key"))}\n'
+                                    f'[clock]\nntp_servers = ["127.0.0.1:{ntp_port}"]\nsync_timeout_s = 2\n'
+                                    f'resync_interval_s = 0\n[phone]\ncontrol_socket = {json.dumps(ctl)}\n')
+                        return c
+                    # without NTP: the fetch is refused at the device's 1970 time, the factory config stays
+                    cfg = factory("prov-nosync", closed)
+                    with Daemon(binary, cfg, ctl) as d:
+                        st = d.wait(lambda s: (s.get("provisioning") or {}).get("state") == "failed", timeout=30)
+                        e = st["provisioning"]["error"]
+                        assert e["code"] == "prov-tls" and "not yet valid" in e["message"], e
+                        assert "device clock is 1970-01-0" in e["message"] and "clock-unsynchronized" in e["message"], e
+                        assert not os.path.islink(cfg) and st["accounts"] == [], st
+                        print("  no NTP: " + e["message"])
+                    # with NTP: synced first, then provisioned at the NTP time, restarted, registered
+                    cfg = factory("prov-sync", ntp.port)
+                    with Daemon(binary, cfg, ctl) as d:
+                        st = d.wait(lambda s: account(s).get("registered") is True
+                                    and not (s.get("provisioning") or {}).get("pending"), timeout=40)
+                        assert os.path.islink(cfg) and st["clock"]["synchronized"] is True, st
+                        assert st["provisioning"]["generation"].startswith("provisioned/"), st["provisioning"]
+                        assert account(st)["tls"]["verified"] is True, st
+                    assert d.out.index("clock: synchronized") < d.out.index("provisioning: applied"), d.out
+                    kam.unregister("1001")
+                finally:
+                    nginx.stop()
+            r.check("exphone run in 1970 with [provisioning]: NTP first, the bundle fetched at the NTP time, "
+                    "registered; without NTP prov-tls (not yet valid), factory config kept", provisioning_after_ntp)
 
             def real_clock_sanitized_build():
                 # the binary under test (sanitized in scripts/test.sh) with the real clock: a
