@@ -434,6 +434,17 @@ Result<SslCtx> make_client_context(const TlsClientConfig& c) {
   return out;
 }
 
+namespace {
+// A listener checks client certificates at the trusted (NTP) time, like the client side does for
+// servers: the ClientHello callback runs before any certificate is verified.
+int server_hello_cb(SSL* ssl, int*, void*) {
+  const detail::CtxState* cst = detail::ctx_state(SSL_get_SSL_CTX(ssl));
+  if (cst != nullptr && cst->clock)
+    if (auto t = cst->clock->verify_time()) X509_VERIFY_PARAM_set_time(SSL_get0_param(ssl), *t);
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+}  // namespace
+
 Result<SslCtx> make_server_context(const TlsClientConfig& c, bool require_client_cert) {
   if (c.client_cert.empty())
     return config_error("a TLS listener needs the device certificate: set client_cert and client_key");
@@ -455,6 +466,12 @@ Result<SslCtx> make_server_context(const TlsClientConfig& c, bool require_client
   if (require_client_cert) mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   else if (!c.ca_files.empty() || c.use_system_store) mode = SSL_VERIFY_PEER;
   SSL_CTX_set_verify(ctx, mode, nullptr);
+  if (c.verify_time) {
+    X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(ctx), *c.verify_time);
+  } else if (c.clock) {
+    detail::ensure_ctx_state(ctx).clock = c.clock;
+    SSL_CTX_set_client_hello_cb(ctx, server_hello_cb, nullptr);
+  }
   static const unsigned char kSessionContext[] = "exphone-sip";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
   if (!c.keylog_file.empty())

@@ -55,6 +55,7 @@ struct SslState {
 struct CtxState {
   int keylog_fd = -1;
   bool verify_server = true;
+  std::shared_ptr<const TrustedClock> clock;  // a listener checks client certificates at its time
   ~CtxState();
 };
 

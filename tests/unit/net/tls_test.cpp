@@ -709,6 +709,34 @@ TEST_F(TlsClientCertTest, RequiredAndConfigured) {
   }
 }
 
+// A listener (make_server_context) checks client certificates at the trusted clock's NTP time.
+TEST_F(TlsClientCertTest, ListenerChecksClientCertificatesAtTheNtpTime) {
+  CertSpec cs = spec("phone-0043");
+  cs.client = true;
+  cs.not_before = -30 * kDay;
+  cs.not_after = -1 * kDay;  // expired by the device clock
+  Cert old_client = make_cert(cs, inter);
+  auto ccfg = trusting({*root_pem});
+  ccfg.client_cert = dir->write("old-client.pem", to_pem({&old_client, inter}));
+  ccfg.client_key = dir->write("old-client.key", exphone::testpki::key_to_pem(old_client));
+  auto clock = std::make_shared<exphone::TrustedClock>();
+  auto scfg = trusting({*root_pem});
+  scfg.client_cert = dir->write("listener.pem", to_pem({&server_leaf, inter}));
+  scfg.client_key = dir->write("listener.key", exphone::testpki::key_to_pem(server_leaf));
+  scfg.clock = clock;
+  auto sctx = tls::make_server_context(scfg, /*require_client_cert=*/true);
+  ASSERT_TRUE(sctx.ok()) << sctx.error().to_string();
+  auto cctx = client_ctx(ccfg);
+  Outcome before = handshake(cctx, sctx->get(), ccfg, kHost);
+  EXPECT_FALSE(before.ok());
+  EXPECT_EQ(SSL_get_verify_result(before.server.get()), X509_V_ERR_CERT_HAS_EXPIRED);
+  // NTP: the device clock is 10 days ahead; at the NTP time the certificate is valid
+  clock->set_sync({std::chrono::hours(-24 * 10), std::chrono::milliseconds(1), "127.0.0.1:123", std::time(nullptr)});
+  Outcome o = handshake(cctx, sctx->get(), ccfg, kHost);
+  ASSERT_TRUE(o.ok()) << o.error().to_string();
+  EXPECT_EQ(SSL_get_verify_result(o.server.get()), X509_V_OK);
+}
+
 TEST_F(TlsClientCertTest, RejectedByServer) {
   auto cfg = trusting({*root_pem});
   cfg.client_cert = cert_pem;
