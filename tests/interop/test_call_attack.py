@@ -1,12 +1,16 @@
-"""Replay and tamper during a real SRTP call (RFC 3711 section 3.3.2 replay protection and
+"""Replay, tamper and injection during a real SRTP call (RFC 3711 section 3.3.2 replay protection and
 message authentication), with the attacker on the wire:
 
 exphone calls exphone over UDP with SDES-SRTP (lab override: the SDP, key included, is in clear
 here on loopback, which is what lets the test find the media ports; the keys never reach the
 test). While the call runs, tshark captures a second of the caller's SRTP towards the callee; the
 test then re-sends captured packets unchanged (replays) and with one bit flipped in the encrypted
-payload (forgeries) to the callee's media port. Both kinds must be dropped and counted
-(`replays_dropped`, `srtp_auth_failures`) and the audio must go on (the tone still heard).
+payload (forgeries) to the callee's media port; then packets of the same stream from someone
+without the key (a fresh ciphertext and tag: what a wrong key produces), plain RTP injected into
+the SRTP stream (same SSRC, G.711 payload, no tag), and spoofed plain RTCP BYEs for the caller's
+SSRC on the RTP and the RTCP port. All must be dropped and counted (`replays_dropped`,
+`srtp_auth_failures`, `rtcp_malformed`), the BYE must not be taken (`remote_bye` false), and the
+audio must go on (the tone still heard).
 """
 import json
 import os
@@ -40,7 +44,7 @@ def main():
         callee = subprocess.Popen([EXPHONE, "run", "--config", callee_cfg], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         caller = None
-        sent_replays = sent_forgeries = 0
+        sent_replays = sent_forgeries = sent_foreign = sent_plain = sent_byes = 0
         try:
             deadline = time.monotonic() + 10
             while not os.path.exists(ctl) and time.monotonic() < deadline:
@@ -81,6 +85,24 @@ def main():
                 forged[2:4] = seq.to_bytes(2, "big")
                 s.sendto(bytes(forged), ("127.0.0.1", rtp_port))
                 sent_forgeries += 1
+            hdr = bytearray(packets[-1][:12])
+            base_seq = int.from_bytes(hdr[2:4], "big")
+            for i in range(10):  # without the key: a ciphertext and tag that are not the sender's
+                seq = (base_seq + 5000 + i) & 0xffff
+                hdr[2:4] = seq.to_bytes(2, "big")
+                s.sendto(bytes(hdr) + os.urandom(len(packets[-1]) - 12), ("127.0.0.1", rtp_port))
+                sent_foreign += 1
+            for i in range(10):  # plain RTP into the SRTP stream: same SSRC and payload type, no tag
+                seq = (base_seq + 6000 + i) & 0xffff
+                hdr[2:4] = seq.to_bytes(2, "big")
+                s.sendto(bytes(hdr) + b"\xff" * 160, ("127.0.0.1", rtp_port))
+                sent_plain += 1
+            ssrc = bytes(hdr[8:12])
+            bye = bytes([0x81, 203, 0, 1]) + ssrc  # RFC 3550 6.6: BYE for the caller's SSRC, in clear
+            for port_ in (rtp_port, rtp_port + 1):
+                for _ in range(5):
+                    s.sendto(bye, ("127.0.0.1", port_))
+                    sent_byes += 1
             s.close()
             out, err = caller.communicate(timeout=40)
             rep = json.loads(out) if out.strip() else {}
@@ -95,11 +117,14 @@ def main():
             assert len(reports) == 1, cout + cerr
             m = reports[0]["media"]
             assert m["replays_dropped"] >= sent_replays, m
-            assert m["srtp_auth_failures"] >= sent_forgeries, m
+            assert m["srtp_auth_failures"] >= sent_forgeries + sent_foreign + sent_plain, m
+            assert m["srtp_auth_failures"] + m["rtcp_malformed"] + m["malformed"] >= \
+                sent_forgeries + sent_foreign + sent_plain + sent_byes, m
+            assert m["remote_bye"] is False, f"a spoofed RTCP BYE was taken: {m}"
             assert m["heard_tone_ratio"] > 0.8, f"the audio did not survive the attack: {m}"
             assert m["packets_received"] >= 200, m  # ~5 s of the caller's audio, nothing lost to it
-        r.check("10 replayed and 10 forged SRTP packets: all dropped and counted, the tone goes on",
-                dropped_and_counted)
+        r.check("10 replayed, 10 forged, 10 keyless SRTP, 10 plain RTP and 10 spoofed RTCP BYE packets: "
+                "all dropped and counted, the BYE not taken, the tone goes on", dropped_and_counted)
 
         def caller_fine():
             assert rep.get("answered") and rep["media"]["srtp"], (rep, err)

@@ -77,7 +77,9 @@ json to_json(const phone::CallReport& r) {
                 {"packets_lost", r.stats.packets_lost},
                 {"jitter_ms", r.stats.jitter_ms},
                 {"rtcp_sent", r.stats.rtcp_sent},
-                {"rtcp_received", r.stats.rtcp_received}};
+                {"rtcp_received", r.stats.rtcp_received},
+                {"rtcp_malformed", r.stats.rtcp_malformed},
+                {"remote_bye", r.stats.remote_bye}};
   const auto& jb = r.stats.jitter_buffer;
   if (r.dtls)
     j["media"]["dtls"] = {{"role", r.dtls->role},
