@@ -80,12 +80,44 @@ Call::~Call() {
   cancel_timer(retransmit_timer_);
   cancel_timer(glare_timer_);
   cancel_timer(ring_timer_);
+  cancel_timer(media_timer_);
 }
 
 void Call::set_state(State s) {
   if (state_ == s) return;
   state_ = s;
+  if (s == State::kConfirmed) {
+    media_seen_at_ = std::chrono::steady_clock::now();
+    watch_media();
+  }
   if (on_state) on_state(*this);
+}
+
+// A confirmed call whose peer has sent no authenticated RTP or RTCP for media_timeout, while
+// neither side holds it, is dead: its PBX or network went away and no BYE can reach us (RFC 3550
+// section 6.3.5 times out a silent participant the same way). Hang up, say why.
+void Call::watch_media() {
+  if (settings_.media_timeout.count() <= 0 || media_timer_ != 0) return;
+  std::weak_ptr<bool> alive = alive_;
+  media_timer_ = env_.txns.timers().schedule(std::chrono::milliseconds(1000), [this, alive] {
+    if (alive.expired()) return;
+    media_timer_ = 0;
+    if (state_ != State::kConfirmed || !rtp_) return;
+    const auto& st = rtp_->stats();
+    std::uint64_t seen = st.packets_received + st.rtcp_received;
+    auto now = std::chrono::steady_clock::now();
+    if (seen != media_seen_ || report_.held || report_.remote_held) {
+      media_seen_ = seen;
+      media_seen_at_ = now;
+    } else if (now - media_seen_at_ >= settings_.media_timeout) {
+      report_.error = make_error("media-timeout", "no RTP or RTCP from the peer for " +
+                                                      std::to_string(settings_.media_timeout.count() / 1000) +
+                                                      " s: the call is dead (peer, PBX or network gone)");
+      report_.ended_by = "media-timeout";
+      return send_bye();
+    }
+    watch_media();
+  });
 }
 
 void Call::cancel_timer(TimerService::Id& id) {
@@ -978,6 +1010,7 @@ void Call::finish(std::string ended_by, std::optional<Error> e) {
   cancel_timer(retransmit_timer_);
   cancel_timer(glare_timer_);
   cancel_timer(ring_timer_);
+  cancel_timer(media_timer_);
   if (report_.ended_by.empty()) report_.ended_by = std::move(ended_by);
   if (e && !report_.error) report_.error = e;
   if (rtp_) {

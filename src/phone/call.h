@@ -50,7 +50,7 @@ struct CallReport {
   long time_to_ring_ms = -1;
   long time_to_answer_ms = -1;
   int final_status = 0;
-  std::string ended_by;   // "local", "remote", "cancel", "timeout", "error" (empty while up)
+  std::string ended_by;   // "local", "remote", "cancel", "timeout", "media-timeout", "error" (empty while up)
   std::string transport;
   std::optional<net::tls::TlsPeerInfo> tls;
   std::string codec;
@@ -83,6 +83,7 @@ struct CallSettings {
   double send_tone_hz = 1000;
   double expect_tone_hz = 440;
   std::chrono::milliseconds ring_timeout{60000};  // unanswered incoming calls get 480 after this
+  std::chrono::milliseconds media_timeout{30000};  // confirmed, not held, nothing from the peer: BYE (0 = off)
   std::string play_wav;     // sent instead of the tone (16-bit mono WAV, 8 or 16 kHz), looped
   std::string record_wav;   // the received audio is written here when the call ends
   std::string dtmf;         // RFC 4733 digits sent once the media flows
@@ -162,6 +163,7 @@ class Call {
   Result<ua::PendingOffer> new_offer() const;
   Result<ua::AnswerResult> new_answer(const sdp::Session& offer, int* status) const;
   void send_bye();
+  void watch_media();
   Status send_reinvite();
   void on_reinvite_response(const sip::Message& r);
   void on_reinvite(const sip::Message& m, txn::ServerTransaction* st);
@@ -225,6 +227,10 @@ class Call {
   std::uint32_t reinvite_cseq_ = 0;
   TimerService::Id glare_timer_ = 0;
   TimerService::Id ring_timer_ = 0;
+  // media_timeout: authenticated packets (RTP + RTCP) seen from the peer, and when that last changed
+  TimerService::Id media_timer_ = 0;
+  std::uint64_t media_seen_ = 0;
+  std::chrono::steady_clock::time_point media_seen_at_;
   std::chrono::steady_clock::time_point started_;
   CallReport report_;
   bool finished_ = false;

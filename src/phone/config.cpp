@@ -224,8 +224,9 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
   if (auto e = r.only(t, sec, {"user", "srtp", "allow_sdes_over_insecure_transport", "auto_answer", "allow_peers",
                                 "control_socket", "instance_id", "announcement", "record_dir", "codecs", "audio_device", "echo",
                                 "answer_beep", "auto_answer_from", "auto_answer_unauthenticated", "key_exchange",
-                                "dtls_certificate"}))
+                                "dtls_certificate", "media_timeout_s"}))
     return e;
+  if (auto e = r.integer(t, "media_timeout_s", c.media_timeout_s, 0, 3600, sec)) return e;
   if (auto e = r.str(t, "user", c.phone_user, sec)) return e;
   std::string srtp;
   if (auto e = r.str(t, "srtp", srtp, sec)) return e;

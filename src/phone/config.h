@@ -80,6 +80,7 @@ struct Config {
   clock::SntpConfig clock;               // [clock]: NTP servers (empty = trust the system clock)
   ProvisioningSettings provisioning;     // [provisioning]: HTTPS config bundles
   bool echo = false;                     // answered calls hear themselves (line test)
+  int media_timeout_s = 30;              // [phone]: a call that hears nothing for this long is hung up (0 = never)
   bool answer_beep = false;              // beep on the speaker when a call is answered
   WebConfig web;                         // [web]
   std::string source;              // file path (for messages)

@@ -22,6 +22,7 @@ Phone::Phone(CallEnv env, net::DnsResolver& dns, const Config& config)
   settings_.echo = config_.echo;
   settings_.beep = config_.answer_beep;
   settings_.srtp_keylog_file = config_.srtp_keylog_file;
+  settings_.media_timeout = std::chrono::milliseconds(std::int64_t{config_.media_timeout_s} * 1000);
   if (config_.media.srtp != ua::SrtpPolicy::kOff && config_.media.key_exchange != ua::KeyExchange::kSdes) {
     auto id = config_.dtls_certificate.empty() ? media::DtlsIdentity::generate()
                                                : media::DtlsIdentity::load_or_create(config_.dtls_certificate);
