@@ -14,6 +14,10 @@ void MediaAccumulator::add(double time, std::span<const std::uint8_t> d, std::si
   if (packets_ == 0) first_ = time;
   last_ = time;
   ++packets_;
+  if (activity_.empty() || (time - activity_.back().end > kActivityGap && activity_.size() < kMaxActivityRuns))
+    activity_.push_back(ActivityRun{time, time, 0});
+  activity_.back().end = std::max(activity_.back().end, time);
+  ++activity_.back().packets;
   bytes_ += d.size();
   if (d.empty()) return void(++other_);
   std::uint8_t b = d[0];
@@ -81,6 +85,7 @@ StreamReport MediaAccumulator::summary() const {
   s.dtls_packets = dtls_;
   s.first_time = first_;
   s.last_time = last_;
+  s.activity = activity_;
   // The majority class names the flow (rtcp-mux and STUN consent checks share the port with RTP).
   std::uint64_t best = other_;
   s.kind = "other";
@@ -122,7 +127,27 @@ void MediaAccumulator::decrypt(const std::vector<const SrtpKeyLine*>& keys, Stre
     }
     if (chosen) break;
   }
-  if (!chosen) chosen = keys.front();  // none works: count the failures with the newest
+  if (!chosen) {
+    chosen = keys.front();  // none works: count the failures with the newest
+    // The same key bytes under another suite of the same key+salt length (another tag length,
+    // RFC 4568 6.2.1): the sides disagree on the suite, not on the key.
+    for (auto other : media::kAllSrtpSuites) {
+      if (other == chosen->suite || media::srtp_key_salt_length(other) != chosen->key_salt.size()) continue;
+      auto key = media::SrtpKey::from_bytes(other, chosen->key_salt);
+      if (!key) continue;
+      auto sess = media::SrtpSession::create(*key, media::Direction::kInbound);
+      if (!sess) continue;
+      bool ok = false;
+      for (std::size_t i = 0; i < stored_.size() && i < 5 && !ok; ++i) {
+        auto copy = stored_[i].bytes;
+        ok = sess->unprotect(copy).ok();
+      }
+      if (ok) {
+        s.suite_hint = std::string(media::srtp_suite_name(other));
+        break;
+      }
+    }
+  }
   auto key = media::SrtpKey::from_bytes(chosen->suite, chosen->key_salt);
   if (!key) return;
   // A large replay window: a capture may hold reordered packets.
@@ -231,7 +256,9 @@ void diagnose(Report& r) {
       }
       std::uint64_t fails = 0, ok = 0;
       std::size_t ssrc_count = 0;
+      std::string hint;
       for (int id : d.streams) {
+        if (hint.empty()) hint = stream(id).suite_hint;
         fails += stream(id).auth_failures;
         ok += stream(id).decrypted;
         ssrc_count += stream(id).ssrcs.size();
@@ -240,6 +267,8 @@ void diagnose(Report& r) {
         std::string m = dir_name(to_callee) + ": " + std::to_string(fails) + " SRTP authentication failure(s), " +
                         std::to_string(ok) + " decrypted";
         if (ok > 0 && ssrc_count > 1) m += ": the SSRC changed without a re-key (the new source is under an old key)";
+        else if (ok == 0 && !hint.empty())
+          m += ": suite mismatch: the key authenticates as " + hint + ", not as the suite the key log names";
         else if (ok == 0) m += ": key or suite mismatch (the receiver's \"unprotect failed\")";
         c.diagnosis.push_back(m);
         r.findings.push_back({"srtp-auth-failures", Severity::kError, cid, label + ": " + m});
