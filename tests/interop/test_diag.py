@@ -9,16 +9,35 @@
     SRTP, padlock-equivalent.
 In (b) and (c) the caller writes its [diagnostics] srtp_keylog_file; `diag --srtp-keys --out`
 decrypts both directions with no authentication failure and the WAVs hold the tones.
+(d) mTLS + DTLS-SRTP: the DTLS-exported keys in the key log decrypt both directions.
+(e) one-way audio: a tc egress filter on `lo` (a small BPF classifier, diag/drop_media.bpf.c)
+    drops every UDP packet the callee sends except its SIP (a firewall that blocks its media): diag names callee -> caller as missing and the likely
+    cause (firewall/NAT or a wrong c= address); the caller's own report agrees (nothing received).
+    Its --html report is checked (parses, ladder and timeline elements, self-contained), rendered
+    by headless Chromium and the screenshot kept in $EXPHONE_ARTIFACTS (printed).
+(f) SRTP key mismatch: call (b)'s key log with the callee -> caller key altered: that direction
+    fails authentication on every packet, "key or suite mismatch (unprotect failed)"; the other
+    direction still decrypts.
+A crafted capture with markup in the Call-ID, the From display name and a reason phrase comes out
+escaped in the HTML: Chromium's DOM of the report has no element the capture wrote.
+
+The test runs in a private network namespace (unshare -n, only `lo`): the tc filter of (e) and the
+captures then see no other process's traffic.
 """
+import base64
+import html.parser
 import json
 import os
 import shutil
+import struct
 import subprocess
+import sys
 import tempfile
 import time
 
 from lib.audio import wav_tone_ratio
 from lib.certs import ensure_pki
+from lib.png import count_color, read_png
 from lib.ports import free_port
 from lib.runner import Runner
 
@@ -50,6 +69,15 @@ def wait_port(port, udp=False):
             return
         time.sleep(0.05)
     raise AssertionError(f"nothing listens on {port}")
+
+
+def enter_private_netns():
+    """Re-runs this test in a fresh network namespace with only `lo` (root: unshare -n)."""
+    if os.environ.get("EXPHONE_IN_NETNS") == "1":
+        return
+    os.environ["EXPHONE_IN_NETNS"] = "1"
+    os.execvp("unshare", ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh",
+                          sys.executable, os.path.abspath(__file__)])
 
 
 def captured_call(tmp, name, callee_body, caller_body, target, cap_filter, port, udp, duration="1.5"):
@@ -115,7 +143,99 @@ def decrypted_tones(d, c, keys_note):
         assert ratio > 0.8, f"{way}: {hz} Hz ratio {ratio} in {s['wav']}"
 
 
+def artifacts_dir():
+    d = os.environ.get("EXPHONE_ARTIFACTS") or os.path.join(os.getcwd(), "artifacts")
+    d = os.path.join(d, "diag")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+class HtmlCheck(html.parser.HTMLParser):
+    """Well-formedness of the report as far as a test can see it: every non-void element closed
+    in order; collects elements (tag, attrs, ancestors) and the text inside each svg."""
+    VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "wbr", "source",
+            "line", "rect", "path", "use", "circle", "stop"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.elements, self.errors, self.text = [], [], [], {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.elements.append((tag, a, [t for t, _ in self.stack]))
+        if tag not in self.VOID:
+            self.stack.append((tag, a))
+
+    def handle_startendtag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs), [t for t, _ in self.stack]))
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if not self.stack or self.stack[-1][0] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1][0] if self.stack else 'nothing'}")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data):
+        for tag, a in reversed(self.stack):
+            if tag == "svg":
+                self.text.setdefault(a.get("class", ""), []).append(data)
+                break
+
+
+def check_html(path):
+    with open(path, encoding="utf-8") as f:
+        page = f.read()
+    p = HtmlCheck()
+    p.feed(page)
+    p.close()
+    assert not p.errors and not p.stack, (p.errors, p.stack)
+    tags = [t for t, _, _ in p.elements]
+    assert "script" not in tags and "img" not in tags and "link" not in tags and "iframe" not in tags, tags
+    for tag, a, _ in p.elements:
+        assert not any(k.startswith("on") for k in a), (tag, a)  # no event handler attributes
+        for k in ("src", "href"):
+            assert k not in a or a[k].startswith("#"), (tag, a)  # self-contained: in-page links only
+        assert not (tag == "path" and "url(" in a.get("d", "")), a
+    return page, p
+
+
+def chromium(*args):
+    prof = tempfile.mkdtemp(prefix="exphone-diag-chromium-")
+    try:
+        return subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                               f"--user-data-dir={prof}", *args], capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(prof, ignore_errors=True)
+
+
+def write_pcap(path, packets):
+    """Classic pcap, Ethernet, IPv4/UDP: packets = [(time, src_ip, sport, dst_ip, dport, payload)]."""
+    def ip4(a):
+        return bytes(int(x) for x in a.split("."))
+
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for t, src, sport, dst, dport, payload in packets:
+            udp = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+            hdr = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, ip4(src), ip4(dst))
+            csum = sum(struct.unpack(">10H", hdr))
+            csum = (csum & 0xffff) + (csum >> 16)
+            csum = ~((csum & 0xffff) + (csum >> 16)) & 0xffff
+            hdr = hdr[:10] + struct.pack(">H", csum) + hdr[12:]
+            frame = b"\0" * 12 + b"\x08\x00" + hdr + udp
+            f.write(struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame)
+
+
+def tc(*args):
+    p = subprocess.run(["tc", *args], capture_output=True, text=True)
+    assert p.returncode == 0, f"tc {' '.join(args)}: {p.stderr}"
+
+
+
 def main():
+    enter_private_netns()
     r = Runner("diag interop")
     tmp = tempfile.mkdtemp(prefix="exphone-diag-")
     try:
@@ -151,6 +271,7 @@ def main():
         rc, rep, err, cap = captured_call(tmp, "sdes", udp_conf(port, "mandatory", lab),
                                           caller_conf("mandatory", lab) + f'[diagnostics]\nsrtp_keylog_file = "{keys_b}"\n',
                                           f"sip:phone@127.0.0.1:{port}", "udp", port, True)
+        cap_b, rep_b = cap, rep
 
         def case_b():
             assert rc == 0 and rep.get("answered") and rep["media"]["srtp"], err or rep
@@ -231,6 +352,154 @@ def main():
             decrypted_tones(dk, kc, keys_d)
         r.check("(d) mTLS + DTLS-SRTP: handshake on the media port, SRTP both ways, padlock-equivalent; the "
                 "DTLS-exported keys in the key log decrypt both tones", case_d)
+
+        # ---- (e) one-way audio: a firewall on the callee's side drops its media (tc on lo)
+        port_e = free_port()
+        callee_e = udp_conf(port_e, "off").replace('udp_bind = "127.0.0.1"', 'udp_bind = "127.0.0.2"')
+        caller_e = caller_conf("off").replace('allow_peers = ["127.0.0.1"]', 'allow_peers = ["127.0.0.1", "127.0.0.2"]')
+        bpf = os.path.join(tmp, "drop_media.o")
+        subprocess.run(["clang", "-O2", "-target", "bpf", f"-DSIP_PORT={port_e}", "-DSRC_LAST=2", "-c",
+                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "diag", "drop_media.bpf.c"),
+                        "-o", bpf], check=True)
+        tc("qdisc", "add", "dev", "lo", "clsact")
+        try:
+            # every UDP datagram from 127.0.0.2 is dropped before it reaches lo (and the capture),
+            # except those from its SIP port
+            tc("filter", "add", "dev", "lo", "egress", "bpf", "da", "obj", bpf, "sec", "classifier")
+            rc_e, rep_e, err_e, cap_e = captured_call(tmp, "oneway", callee_e, caller_e, f"sip:phone@127.0.0.2:{port_e}",
+                                                      "udp", port_e, True)
+        finally:
+            tc("qdisc", "del", "dev", "lo", "clsact")
+        html_e = os.path.join(tmp, "oneway.html")
+
+        def case_e():
+            assert rep_e.get("answered"), (rc_e, err_e, rep_e)
+            # the caller's own view: it sent, nothing came back (the filter really dropped the media)
+            assert rep_e["media"]["packets_sent"] >= 40 and rep_e["media"]["packets_received"] == 0, rep_e["media"]
+            d = diag(cap_e, "--html", html_e)
+            c = the_call(d, rep_e["call_id"])
+            assert c["answered"] and c["transport"] == "udp", c
+            fwd, back = c["media"]["caller_to_callee"], c["media"]["callee_to_caller"]
+            assert fwd["seen"] and fwd["packets"] >= 40 and not back["seen"] and back["packets"] == 0, c["media"]
+            missing = [x for x in c["diagnosis"] if "missing" in x]
+            assert len(missing) == 1, c["diagnosis"]
+            assert missing[0].startswith("callee -> caller: missing: no packets at all") and "firewall" in missing[0], missing
+            ow = [f for f in d["findings"] if f["id"] == "one-way-audio" and f["call_id"] == rep_e["call_id"]]
+            assert len(ow) == 1 and ow[0]["severity"] == "error" and "callee -> caller missing" in ow[0]["message"], ow
+        r.check("(e) one-way audio (callee's media dropped by a tc filter): callee -> caller named missing, "
+                "cause firewall/NAT or c= address", case_e)
+
+        def html_e_report():
+            assert os.path.exists(html_e), "diag --html wrote nothing (see (e))"
+            page, p = check_html(html_e)
+            order = [(t, a.get("id") or a.get("class")) for t, a, _ in p.elements if t in ("table", "svg")]
+            assert order[0] == ("table", "verdicts"), order  # the verdict table on top
+            assert ("svg", "ladder") in order and ("svg", "timeline") in order, order
+            ladder = "".join(p.text.get("ladder", []))
+            for label in ("INVITE [udp]", "200 OK (INVITE) [udp]", "ACK [udp]", "BYE [udp]", "127.0.0.2:" + str(port_e)):
+                assert label in ladder, (label, ladder)
+            timeline = "".join(p.text.get("timeline", []))
+            assert "no packets in this direction" in timeline, timeline
+            bars = [a for t, a, anc in p.elements if t == "rect" and "svg" in anc and a.get("class") == "bar-rtp"]
+            assert bars, "no media bar in the timeline"
+            art = artifacts_dir()
+            kept = os.path.join(art, "oneway.html")
+            shutil.copyfile(html_e, kept)
+            png = os.path.join(art, "oneway.png")
+            if os.path.exists(png):
+                os.unlink(png)
+            shot = chromium("--window-size=1280,1400", f"--screenshot={png}", "file://" + kept)
+            assert os.path.exists(png), (shot.returncode, shot.stderr[-2000:])
+            print(f"artifact: {kept}\nartifact: {png}", flush=True)
+            w, h, rows = read_png(png)
+            assert (w, h) == (1280, 1400), (w, h)
+            orange = count_color(rows, (0xe6, 0x51, 0x00))  # the plain-RTP bars of caller -> callee
+            pink = count_color(rows, (0xfd, 0xe7, 0xe7), 2)  # the verdict table's "no packets" cell
+            assert orange > 300 and pink > 500, (orange, pink)
+            dom = chromium("--dump-dom", "file://" + kept)
+            assert dom.returncode == 0 and 'class="ladder"' in dom.stdout and 'class="timeline"' in dom.stdout, dom.stderr[-2000:]
+        r.check("(e) --html: verdicts on top, a SIP ladder and a media timeline showing the missing direction; "
+                "rendered by headless Chromium (screenshot kept as an artifact)", html_e_report)
+
+        # ---- (f) SRTP key mismatch: (b)'s key log, the callee -> caller key wrong
+        def case_f():
+            with open(keys_b) as f:
+                lines = f.read().splitlines()
+            out, altered = [], 0
+            for line in lines:
+                if "direction=inbound" in line and f"call_id={rep_b['call_id']} " in line:
+                    fields = line.split(" ")
+                    for i, fld in enumerate(fields):
+                        if fld.startswith("key="):
+                            raw = bytearray(base64.b64decode(fld[4:]))
+                            raw[0] ^= 0xff
+                            fields[i] = "key=" + base64.b64encode(bytes(raw)).decode()
+                            altered += 1
+                    line = " ".join(fields)
+                out.append(line)
+            assert altered >= 1, lines
+            keys_f = os.path.join(tmp, "keys-f.log")
+            with open(keys_f, "w") as f:
+                f.write("\n".join(out) + "\n")
+            html_f = os.path.join(tmp, "mismatch.html")
+            d = diag(cap_b, "--srtp-keys", keys_f, "--html", html_f)
+            c = the_call(d, rep_b["call_id"])
+            streams = {s["id"]: s for s in d["streams"]}
+            fwd = streams[c["media"]["caller_to_callee"]["streams"][0]]
+            back = streams[c["media"]["callee_to_caller"]["streams"][0]]
+            assert fwd["srtp"]["decrypted"] >= 40 and fwd["srtp"]["auth_failures"] == 0, fwd
+            assert back["srtp"]["key_found"] and back["srtp"]["decrypted"] == 0, back
+            assert back["srtp"]["auth_failures"] == back["rtp_packets"] >= 40, back
+            fails = [x for x in c["diagnosis"] if "authentication failure" in x]
+            assert len(fails) == 1 and fails[0].startswith(f"callee -> caller: {back['rtp_packets']} SRTP authentication"), fails
+            assert 'key or suite mismatch (the receiver\'s "unprotect failed")' in fails[0], fails
+            fd = [f for f in d["findings"] if f["id"] == "srtp-auth-failures" and f["call_id"] == rep_b["call_id"]]
+            assert len(fd) == 1 and fd[0]["severity"] == "error" and "callee -> caller" in fd[0]["message"], fd
+            page, p = check_html(html_f)
+            classes = [a.get("class") for t, a, _ in p.elements if t == "rect"]
+            assert "bar-fail" in classes and "bar-srtp" in classes, classes
+        r.check("(f) SRTP key mismatch (callee -> caller key wrong in the key log): that direction fails "
+                "authentication on every packet, key or suite mismatch; the other decrypts", case_f)
+
+        # ---- hostile text in a capture comes out escaped
+        def hostile_html():
+            cid = "<script>alert(1)</script>@evil"
+            frm = '"<script>alert(2)</script>" <sip:a@127.0.0.1>'
+
+            def msg(start, body):
+                return (f"{start}\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nFrom: {frm};tag=1\r\n"
+                        f"To: <sip:b@127.0.0.2>\r\nCall-ID: {cid}\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1>\r\n"
+                        f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+
+            def sdp(host, port):
+                return (f"v=0\r\no=- 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
+                        f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+
+            pk = [(1.0, "127.0.0.1", 5060, "127.0.0.2", 5060, msg("INVITE sip:b@127.0.0.2 SIP/2.0", sdp("127.0.0.1", 40000))),
+                  (1.1, "127.0.0.2", 5060, "127.0.0.1", 5060,
+                   msg("SIP/2.0 200 <img src=x onerror=alert(3)>", sdp("127.0.0.2", 40002)))]
+            for i in range(20):
+                rtp = struct.pack(">BBHII", 0x80, 0, i, i * 160, 7) + bytes([0xff - (k % 8) for k in range(160)])
+                pk.append((1.2 + i * 0.02, "127.0.0.1", 40000, "127.0.0.2", 40002, rtp))
+            cap_x = os.path.join(tmp, "hostile.pcap")
+            write_pcap(cap_x, pk)
+            html_x = os.path.join(tmp, "hostile.html")
+            d = diag(cap_x, "--html", html_x)
+            assert [c["call_id"] for c in d["calls"]] == [cid], d["calls"]  # the markup reached the report
+            assert d["calls"][0]["from"] == frm + ";tag=1", d["calls"][0]
+            page, p = check_html(html_x)  # no script/img element, no on* attribute
+            low = page.lower()
+            assert "<script" not in low and "<img" not in low, "capture text became markup"
+            assert "&lt;script&gt;alert(1)&lt;/script&gt;@evil" in page and "&lt;img src=x onerror=alert(3)&gt;" in page
+            dom = chromium("--dump-dom", "file://" + html_x)
+            assert dom.returncode == 0 and "<svg" in dom.stdout, dom.stderr[-2000:]
+            q = HtmlCheck()
+            q.feed(dom.stdout)
+            tags = {t for t, _, _ in q.elements}
+            assert "script" not in tags and "img" not in tags, tags
+            assert not any(k.startswith("on") for _, a, _ in q.elements for k in a)
+        r.check("markup in a captured Call-ID, From and reason phrase is escaped: Chromium's DOM of the report "
+                "has no element from the capture", hostile_html)
 
         def broken_capture():
             bad = os.path.join(tmp, "cut.pcapng")
