@@ -18,6 +18,9 @@ decrypts both directions with no authentication failure and the WAVs hold the to
 (f) SRTP key mismatch: call (b)'s key log with the callee -> caller key altered: that direction
     fails authentication on every packet, "key or suite mismatch (unprotect failed)"; the other
     direction still decrypts.
+(g) baresip (third-party, SDES srtp-mand over UDP, 440 Hz) calls exphone (lab override, a 1 kHz
+    announcement, key log): keys-exposed, SRTP both ways, and exphone's key log decrypts baresip's
+    packets too: each WAV holds the tone of the side that sent it.
 A crafted capture with markup in the Call-ID, the From display name and a reason phrase comes out
 escaped in the HTML: Chromium's DOM of the report has no element the capture wrote.
 
@@ -32,8 +35,10 @@ import shutil
 import struct
 import subprocess
 import sys
+import math
 import tempfile
 import time
+import wave
 
 from lib.audio import wav_tone_ratio
 from lib.certs import ensure_pki
@@ -234,6 +239,47 @@ def tc(*args):
 
 
 
+def tone_wav(path, hz, seconds=1.0, rate=8000):
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * hz * n / rate)))
+                               for n in range(int(rate * seconds))))
+
+
+def baresip_call(tmp, name, callee_body, port, enc, seconds=3):
+    """baresip dials exphone run (UDP) under tshark; returns (baresip log, callee report, capture, sip port)."""
+    bs_dir = os.path.join(tmp, name + "-baresip")
+    os.makedirs(bs_dir, exist_ok=True)
+    sip, rtp = free_port(), free_port()
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "diag", "baresip.config")) as f:
+        conf = f.read().replace("@SIP@", str(sip)).replace("@RTP@", f"{rtp}-{rtp + 20}")
+    with open(os.path.join(bs_dir, "config"), "w") as f:
+        f.write(conf)
+    with open(os.path.join(bs_dir, "accounts"), "w") as f:
+        f.write(f"<sip:1001@127.0.0.1>;regint=0;audio_codecs=pcmu;mediaenc={enc}\n")
+    cap_file = os.path.join(tmp, name + ".pcapng")
+    with Callee(tmp, name + "-callee", callee_body) as callee:
+        wait_port(port, True)
+        cap = subprocess.Popen(["tshark", "-q", "-i", "lo", "-f", "udp", "-w", cap_file],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not os.path.exists(cap_file):
+            time.sleep(0.05)
+        time.sleep(0.5)  # the file exists before the capture is armed
+        p = subprocess.run(["baresip", "-f", bs_dir, "-4", "-e", f"/dial sip:phone@127.0.0.1:{port}", "-t", str(seconds)],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
+                           timeout=seconds + 40)
+        time.sleep(0.3)
+        cap.terminate()
+        cap.wait(timeout=10)
+    log = p.stdout.replace("\r", "\n")
+    reports = [json.loads(line.split("call-report ", 1)[1]) for line in callee.out.splitlines()
+               if line.startswith("call-report ")]
+    return log, reports, cap_file, sip
+
+
 def main():
     enter_private_netns()
     r = Runner("diag interop")
@@ -318,12 +364,24 @@ def main():
             assert len(calls) == 1, d["calls"]
             c = calls[0]
             assert c["signaling_encrypted"] and not c["keys_exposed"] and c["padlock_equivalent"], c
+            # The page draws the TLS records as the ladder: handshake, then encrypted SIP with a lock.
+            html_c = os.path.join(artifacts_dir(), "tls.html")
+            diag(cap, "--html", html_c)
+            page, p = check_html(html_c)
+            ladder = "".join(p.text.get("ladder", []))
+            assert "TLS handshake" in ladder and "encrypted SIP" in ladder and f":{tls_port}" in ladder, ladder
+            locks = [a for t, a, anc in p.elements if t == "g" and a.get("class") == "lock" and "svg" in anc]
+            assert len(locks) >= 4, len(locks)  # at least INVITE, 200, ACK, BYE went through TLS
+            bars = [a.get("class") for t, a, anc in p.elements if t == "rect" and "svg" in anc]
+            assert bars.count("bar-srtp") >= 2 and "bar-rtp" not in bars, bars
+            print(f"artifact: {html_c}", flush=True)
             # With the caller's key log the call gets its Call-ID back and both directions decrypt.
             dk = diag(cap, "--srtp-keys", keys_c, "--out", os.path.join(tmp, "wav-c"))
             kc = the_call(dk, rep["call_id"])
             assert kc["signaling_encrypted"] and kc["padlock_equivalent"], kc
             decrypted_tones(dk, kc, keys_c)
-        r.check("(c) mTLS + SDES-SRTP: signaling TLS, SRTP both ways, padlock-equivalent; key log decrypts both tones", case_c)
+        r.check("(c) mTLS + SDES-SRTP: signaling TLS, SRTP both ways, padlock-equivalent (the --html ladder shows the TLS "
+                "records as encrypted SIP); key log decrypts both tones", case_c)
 
         # ---- (d) mTLS + DTLS-SRTP: the handshake on the media port, keys from the key log
         keys_d = os.path.join(tmp, "keys-d.log")
@@ -460,6 +518,36 @@ def main():
             assert "bar-fail" in classes and "bar-srtp" in classes, classes
         r.check("(f) SRTP key mismatch (callee -> caller key wrong in the key log): that direction fails "
                 "authentication on every packet, key or suite mismatch; the other decrypts", case_f)
+
+        # ---- (g) baresip -> exphone, SDES over UDP (lab override)
+        port_g = free_port()
+        keys_g = os.path.join(tmp, "keys-g.log")
+        ann = os.path.join(tmp, "tone1000.wav")
+        tone_wav(ann, 1000)
+        callee_g = udp_conf(port_g, "mandatory", lab + f'announcement = "{ann}"\n') + \
+            f'[diagnostics]\nsrtp_keylog_file = "{keys_g}"\n'
+        log_g, reps_g, cap_g, bs_sip = baresip_call(tmp, "baresip", callee_g, port_g, "srtp-mand")
+
+        def case_g():
+            assert "Call established" in log_g and "SRTP is Enabled" in log_g, log_g[-3000:]
+            assert len(reps_g) == 1 and reps_g[0]["answered"] and reps_g[0]["media"]["srtp"], reps_g
+            cid = reps_g[0]["call_id"]
+            d = diag(cap_g)
+            c = the_call(d, cid)
+            assert c["caller"] == f"127.0.0.1:{bs_sip}" and c["callee"] == f"127.0.0.1:{port_g}", c
+            assert c["keys_exposed"] and not c["padlock_equivalent"], c
+            for way in ("caller_to_callee", "callee_to_caller"):
+                assert c["media"][way]["seen"] and c["media"][way]["encrypted"] and c["media"][way]["packets"] >= 40, c
+            dk = diag(cap_g, "--srtp-keys", keys_g, "--out", os.path.join(tmp, "wav-g"))
+            kc = the_call(dk, cid)
+            streams = {s["id"]: s for s in dk["streams"]}
+            for way, hz in (("caller_to_callee", 440), ("callee_to_caller", 1000)):  # baresip 440, exphone 1 kHz
+                s = streams[kc["media"][way]["streams"][0]]
+                assert s["srtp"]["key_found"] and s["srtp"]["decrypted"] >= 40 and s["srtp"]["auth_failures"] == 0, s
+                ratio = wav_tone_ratio(s["wav"], hz)
+                assert ratio > 0.8, f"{way}: {hz} Hz ratio {ratio} in {s['wav']}"
+        r.check("(g) baresip (SDES over UDP) -> exphone: keys-exposed, SRTP both ways; exphone's key log decrypts "
+                "baresip's 440 Hz and its own 1 kHz", case_g)
 
         # ---- hostile text in a capture comes out escaped
         def hostile_html():

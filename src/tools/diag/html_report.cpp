@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -100,27 +101,47 @@ struct Arrow {
   bool encrypted = false;
 };
 
-// TLS 1.3 sends its handshake after the ServerHello in application-data records too: the
-// server's records before the client's first one, and the client's first (its Finished).
+// TLS 1.3 (RFC 8446 2) sends the rest of its handshake after the ServerHello in application-data
+// records too. Each side's encrypted flight ends with its Finished, whose record is 4 + Hash.length
+// + 1 (inner content type) + the AEAD tag: 69 bytes for the SHA-384 suite, 53 for the SHA-256 ones
+// (45 for CCM_8), unpadded as OpenSSL and most stacks send it. The records of a side up to its
+// first one of that length are handshake; without one (padding), the server's records before the
+// client's first one and the client's first one. Post-handshake messages (session tickets) cannot
+// be told from SIP and are drawn as encrypted SIP.
 std::vector<Arrow> tls_arrows(const SignalingFlow& f) {
   std::vector<Arrow> out;
   bool tls13 = f.tls_version == "TLSv1.3";
+  std::size_t finished = f.tls_cipher == "0x1302" ? 69 : f.tls_cipher == "0x1305" ? 45 : 53;
+  // Index of each side's Finished (a = client) among the records, if one has the length.
+  std::size_t fin[2] = {SIZE_MAX, SIZE_MAX};
+  if (tls13)
+    for (std::size_t i = 0; i < f.records.size(); ++i) {
+      const auto& rec = f.records[i];
+      int side = rec.src == f.a ? 0 : 1;
+      if (rec.content_type == 23 && rec.length == finished && fin[side] == SIZE_MAX &&
+          (side == 1 || fin[1] != SIZE_MAX))  // the client's comes after the server's
+        fin[side] = i;
+    }
   bool client_app_seen = false;
-  for (const auto& rec : f.records) {
+  for (std::size_t i = 0; i < f.records.size(); ++i) {
+    const auto& rec = f.records[i];
     bool from_client = rec.src == f.a;
     std::string what;
     switch (rec.content_type) {
       case 20: what = "TLS ChangeCipherSpec"; break;
       case 21: what = "TLS alert (encrypted)"; break;
       case 22: what = "TLS handshake"; break;
-      case 23:
-        if (tls13 && (!client_app_seen)) {
-          what = "TLS handshake (encrypted)";
-          if (from_client) client_app_seen = true;
-        } else {
-          what = "encrypted SIP";
+      case 23: {
+        bool hs = false;
+        if (tls13) {
+          std::size_t f_side = fin[from_client ? 0 : 1];
+          if (fin[0] != SIZE_MAX && fin[1] != SIZE_MAX) hs = i <= f_side;
+          else hs = !client_app_seen;
         }
+        if (from_client) client_app_seen = true;
+        what = hs ? "TLS handshake (encrypted)" : "encrypted SIP";
         break;
+      }
       default: what = "TLS record type " + std::to_string(rec.content_type);
     }
     out.push_back(Arrow{rec.time, rec.src, rec.dst, what + ", " + std::to_string(rec.length) + " B", "tls",
@@ -148,7 +169,7 @@ void ladder_svg(std::ostringstream& o, std::vector<Arrow> arrows, std::size_t ca
     o << "<p class=\"meta\">no signaling of this call in the capture</p>\n";
     return;
   }
-  const double left = 90, colw = 260, top = 44, row = 30;
+  const double left = 90, colw = 300, top = 44, row = 30;
   double width = left + colw * static_cast<double>(cols.size()) - colw / 2 + 40;
   double height = top + row * static_cast<double>(arrows.size()) + 20;
   auto x_of = [&](const Endpoint& e) {
@@ -180,7 +201,7 @@ void ladder_svg(std::ostringstream& o, std::vector<Arrow> arrows, std::size_t ca
     double mid = (x1 + x2) / 2;
     o << "<text x=\"" << num(mid) << "\" y=\"" << num(y - 5) << "\" text-anchor=\"middle\">" << esc(a.label) << " ["
       << esc(a.transport) << "]</text>";
-    if (a.encrypted) lock_icon(o, std::min(x1, x2) + 6, y - 16);
+    if (a.encrypted) lock_icon(o, std::min(x1, x2) - 18, y - 7);  // left of the arrow, clear of its label
     o << "</g>";
     y += row;
   }

@@ -163,6 +163,57 @@ TEST(DiagHtml, TlsRecordsAreEncryptedSipArrows) {
   EXPECT_EQ(count(html, "<rect class=\"bar-srtp\""), 2u);
 }
 
+// A TLS 1.3 connection: the encrypted handshake flights end with each side's Finished (69-byte
+// records under TLS_AES_256_GCM_SHA384); what follows is drawn as encrypted SIP.
+TEST(DiagHtml, Tls13EncryptedHandshakeIsNotSip) {
+  testutil::TempDir dir;
+  auto rec = [](std::uint8_t type, std::size_t len) {
+    std::vector<std::uint8_t> r(5 + len, 0x77);
+    r[0] = type; r[1] = 3; r[2] = 3;
+    r[3] = static_cast<std::uint8_t>(len >> 8); r[4] = static_cast<std::uint8_t>(len);
+    return r;
+  };
+  auto cat = [](std::initializer_list<std::vector<std::uint8_t>> parts) {
+    std::vector<std::uint8_t> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  std::vector<std::uint8_t> sh = {2, 0, 0, 46, 3, 3};  // ServerHello, RFC 8446 4.1.3
+  sh.resize(6 + 32, 0xab);
+  sh.push_back(0);
+  sh.insert(sh.end(), {0x13, 0x02, 0});
+  sh.insert(sh.end(), {0, 6, 0, 0x2b, 0, 2, 3, 4});
+  std::vector<std::uint8_t> sh_rec = {22, 3, 3, 0, static_cast<std::uint8_t>(sh.size())};
+  sh_rec.insert(sh_rec.end(), sh.begin(), sh.end());
+  {
+    test::PcapWriter w(dir / "t13.pcap");
+    auto c1 = rec(22, 200);                                                               // ClientHello
+    auto s1 = cat({sh_rec, rec(20, 1), rec(23, 23), rec(23, 62), rec(23, 1875), rec(23, 281), rec(23, 69)});
+    auto c2 = cat({rec(20, 1), rec(23, 1836), rec(23, 281), rec(23, 69)});               // client flight
+    auto c3 = rec(23, 1479);                                                              // INVITE
+    auto s2 = rec(23, 721);                                                               // 200 OK
+    std::uint32_t cs = 1000, ss = 5000;
+    w.add(1.00, frame(1, 33000, 2, 5061, c1, true, cs)); cs += static_cast<std::uint32_t>(c1.size());
+    w.add(1.01, frame(2, 5061, 1, 33000, s1, true, ss)); ss += static_cast<std::uint32_t>(s1.size());
+    w.add(1.02, frame(1, 33000, 2, 5061, c2, true, cs)); cs += static_cast<std::uint32_t>(c2.size());
+    w.add(1.03, frame(1, 33000, 2, 5061, c3, true, cs));
+    w.add(1.10, frame(2, 5061, 1, 33000, s2, true, ss));
+    auto key = std::vector<std::uint8_t>(30, 0x42);
+    rtp(w, 1.2, 20, 1, 40000, 2, 40002, 9, &key);
+  }
+  auto r = analyze(dir / "t13.pcap", Options{});
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(r->signaling.size(), 1u);
+  EXPECT_EQ(r->signaling[0].tls_version, "TLSv1.3");
+  EXPECT_EQ(r->signaling[0].records.size(), 14u);
+  std::string html = to_html(*r);
+  // each arrow: its label, its tooltip and the tooltip of its mark on the timeline
+  EXPECT_EQ(count(html, "TLS handshake (encrypted)"), 3u * 8u);
+  EXPECT_EQ(count(html, "encrypted SIP, 1479 B [tls]</text>"), 1u);
+  EXPECT_EQ(count(html, "encrypted SIP, 721 B [tls]</text>"), 1u);
+  EXPECT_EQ(count(html, "encrypted SIP,"), 3u * 2u);
+}
+
 TEST(DiagHtml, SuiteMismatchIsNamed) {
   testutil::TempDir dir;
   auto key = std::vector<std::uint8_t>(30, 0x42);
