@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "media/audio_codec.h"
 #include "media/rtp.h"
@@ -213,6 +214,21 @@ namespace {
 
 std::string dir_name(bool to_callee) { return to_callee ? "caller -> callee" : "callee -> caller"; }
 
+// RFC 1918 private, RFC 6598 shared (carrier-grade NAT), RFC 3927 link-local; RFC 4193 unique
+// local and link-local IPv6: addresses another network cannot send to.
+bool private_address(const std::string& ip) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  if (std::sscanf(ip.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4)
+    return a == 10 || (a == 172 && b >= 16 && b <= 31) || (a == 192 && b == 168) ||
+           (a == 100 && b >= 64 && b <= 127) || (a == 169 && b == 254);
+  if (ip.find(':') == std::string::npos || ip.size() < 2) return false;
+  auto lower = [](char ch) { return static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch); };
+  char c0 = lower(ip[0]), c1 = lower(ip[1]);
+  if (c0 == 'f' && (c1 == 'c' || c1 == 'd')) return true;                        // fc00::/7
+  return ip.size() >= 4 && c0 == 'f' && c1 == 'e' && (lower(ip[2]) >= '8' && lower(ip[2]) <= 'b');  // fe80::/10
+}
+
 }  // namespace
 
 void diagnose(Report& r) {
@@ -226,6 +242,26 @@ void diagnose(Report& r) {
       r.findings.push_back({"sip-in-clear", Severity::kWarning, cid,
                             label + ": SIP over " + c.transport + " in clear (headers, numbers and SDP readable)"});
     const DirectionVerdict* dirs[2] = {&c.caller_to_callee, &c.callee_to_caller};
+    // A side that announces a private media address while its SIP comes from a routable one (and
+    // the other side's media address is not private too: both could share a LAN) is likely behind
+    // NAT without an ALG or SBC fixing the SDP: media sent to that address (it may well be in the
+    // capture) never reaches it, one-way audio even when both directions show packets.
+    if (!cid.empty() && c.transport != "unreadable")
+      for (int i = 0; i < 2; ++i) {
+        bool callee_side = i == 0;  // the receiver of dirs[i]
+        const auto& media = callee_side ? c.callee_media : c.caller_media;
+        const auto& other_media = callee_side ? c.caller_media : c.callee_media;
+        const Endpoint& sig = callee_side ? c.callee : c.caller;
+        if (!media || !private_address(media->ip) || private_address(sig.ip) || sig.ip.empty() || sig.ip == media->ip)
+          continue;
+        if (other_media && private_address(other_media->ip)) continue;  // both private: may share a LAN
+        std::string who = callee_side ? "callee" : "caller";
+        std::string m = dir_name(callee_side) + ": the " + who + "'s SDP announces the private address " +
+                        to_string(*media) + " but its SIP comes from " + sig.ip +
+                        ": behind NAT, media sent there likely never arrives (no ALG/SBC rewrote the SDP)";
+        c.diagnosis.push_back(m);
+        r.findings.push_back({"sdp-private-address", Severity::kError, cid, label + ": " + m});
+      }
     for (int i = 0; i < 2; ++i) {
       const auto& d = *dirs[i];
       const auto& other = *dirs[1 - i];
