@@ -21,6 +21,9 @@ decrypts both directions with no authentication failure and the WAVs hold the to
 (g) baresip (third-party, SDES srtp-mand over UDP, 440 Hz) calls exphone (lab override, a 1 kHz
     announcement, key log): keys-exposed, SRTP both ways, and exphone's key log decrypts baresip's
     packets too: each WAV holds the tone of the side that sent it.
+(h) baresip with DTLS-SRTP over UDP -> exphone (srtp optional, key_exchange dtls): no key in the
+    SDP (no keys-exposed), SRTP both ways after the DTLS handshake on the media ports, no padlock
+    (SIP in clear); the DTLS-exported keys in exphone's key log decrypt both directions.
 A crafted capture with markup in the Call-ID, the From display name and a reason phrase comes out
 escaped in the HTML: Chromium's DOM of the report has no element the capture wrote.
 
@@ -548,6 +551,39 @@ def main():
                 assert ratio > 0.8, f"{way}: {hz} Hz ratio {ratio} in {s['wav']}"
         r.check("(g) baresip (SDES over UDP) -> exphone: keys-exposed, SRTP both ways; exphone's key log decrypts "
                 "baresip's 440 Hz and its own 1 kHz", case_g)
+
+        # ---- (h) baresip DTLS-SRTP over UDP -> exphone
+        port_h = free_port()
+        keys_h = os.path.join(tmp, "keys-h.log")
+        callee_h = udp_conf(port_h, "optional", f'key_exchange = "dtls"\ncodecs = ["PCMU"]\nannouncement = "{ann}"\n') + \
+            f'[diagnostics]\nsrtp_keylog_file = "{keys_h}"\n'
+        log_h, reps_h, cap_h, bs_sip_h = baresip_call(tmp, "baresip-dtls", callee_h, port_h, "dtls_srtp", seconds=4)
+
+        def case_h():
+            assert "Call established" in log_h and "DTLS-SRTP complete" in log_h, log_h[-3000:]
+            assert len(reps_h) == 1 and reps_h[0]["media"]["key_exchange"] == "dtls", reps_h
+            cid = reps_h[0]["call_id"]
+            with open(keys_h) as f:
+                assert "source=dtls" in f.read()
+            d = diag(cap_h)
+            c = the_call(d, cid)
+            assert not c["keys_exposed"] and not c["signaling_encrypted"] and not c["padlock_equivalent"], c
+            assert not [f for f in d["findings"] if f["id"] == "keys-exposed"], d["findings"]
+            streams = {s["id"]: s for s in d["streams"]}
+            for way in ("caller_to_callee", "callee_to_caller"):
+                m = c["media"][way]
+                assert m["seen"] and m["encrypted"] and m["packets"] >= 40, (way, c)
+                assert streams[m["streams"][0]]["dtls_packets"] > 0, streams[m["streams"][0]]
+            dk = diag(cap_h, "--srtp-keys", keys_h, "--out", os.path.join(tmp, "wav-h"))
+            kc = the_call(dk, cid)
+            streams = {s["id"]: s for s in dk["streams"]}
+            for way, hz in (("caller_to_callee", 440), ("callee_to_caller", 1000)):
+                s = streams[kc["media"][way]["streams"][0]]
+                assert s["srtp"]["decrypted"] >= 40 and s["srtp"]["auth_failures"] == 0, s
+                ratio = wav_tone_ratio(s["wav"], hz)
+                assert ratio > 0.8, f"{way}: {hz} Hz ratio {ratio} in {s['wav']}"
+        r.check("(h) baresip DTLS-SRTP over UDP -> exphone: no key exposed, SRTP both ways, no padlock (SIP in "
+                "clear); the DTLS-exported keys decrypt baresip's 440 Hz and exphone's 1 kHz", case_h)
 
         # ---- hostile text in a capture comes out escaped
         def hostile_html():
