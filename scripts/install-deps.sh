@@ -39,6 +39,9 @@ PACKAGES=(
   sipvicious
   # captures: no cleartext SIP or audio on the wire during a secure call
   tshark
+  # tc and ip for the private network namespaces of the tests and the one-way-audio firewall of
+  # tests/interop/test_diag.py (a BPF classifier built with clang)
+  iproute2
   # packaging test (tests/packaging): dpkg-shlibdeps for the .deb's Depends, systemd-analyze
   # verify and systemd-sysusers for the unit and the system user
   dpkg-dev systemd

@@ -103,8 +103,34 @@ struct TlsSniffer {
   }
 };
 
+// TLS record boundaries (RFC 8446 5.1: type, legacy version, 16-bit length) over a byte stream
+// that arrives in pieces; `on_record(type, length)` is called at each record header.
+struct TlsRecordWalker {
+  std::uint8_t hdr[5] = {};
+  std::size_t hdr_have = 0, body_left = 0;
+  template <class F>
+  void feed(std::span<const std::uint8_t> d, F&& on_record) {
+    std::size_t off = 0;
+    while (off < d.size()) {
+      if (body_left > 0) {
+        std::size_t n = std::min(body_left, d.size() - off);
+        body_left -= n;
+        off += n;
+        continue;
+      }
+      hdr[hdr_have++] = d[off++];
+      if (hdr_have == 5) {
+        hdr_have = 0;
+        body_left = static_cast<std::size_t>(hdr[3] << 8 | hdr[4]);
+        on_record(static_cast<int>(hdr[0]), body_left);
+      }
+    }
+  }
+};
+
 struct TcpSide {
   TcpDirection reasm;
+  TlsRecordWalker records;
   enum class Kind { kUnknown, kSip, kTls, kOther } kind = Kind::kUnknown;
   sip::StreamFramer framer{true};
   bool framer_failed = false;
@@ -146,7 +172,7 @@ class Analyzer {
   SignalingFlow& signaling_flow(const Endpoint& src, const Endpoint& dst, const std::string& transport) {
     for (auto& f : r_.signaling)
       if ((f.a == src && f.b == dst) || (f.a == dst && f.b == src)) return f;
-    r_.signaling.push_back(SignalingFlow{src, dst, transport, "", "", 0});
+    r_.signaling.push_back(SignalingFlow{src, dst, transport, "", "", 0, {}});
     return r_.signaling.back();
   }
 
@@ -170,6 +196,10 @@ class Analyzer {
         }
       }
       if (side.kind == TcpSide::Kind::kTls) {
+        auto& flow = signaling_flow(p.src, p.dst, "tls");
+        side.records.feed(d, [&](int type, std::size_t len) {
+          if (flow.records.size() < kMaxTlsRecordsPerFlow) flow.records.push_back(TlsRecord{p.time, p.src, p.dst, type, len});
+        });
         side.tls.feed(d);
         if (!side.tls.version.empty()) {
           auto& f = signaling_flow(p.src, p.dst, "tls");
@@ -216,6 +246,8 @@ class Analyzer {
       c.have_caller = true;
       c.r.caller = p.src;
       c.r.callee = p.dst;
+      if (const auto* h = m->find("From")) c.r.from = std::string(h->value);
+      if (const auto* h = m->find("To")) c.r.to = std::string(h->value);
     }
     std::ostringstream lad;
     lad.setf(std::ios::fixed);
@@ -223,7 +255,12 @@ class Analyzer {
     lad << p.time << " " << to_string(p.src) << " -> " << to_string(p.dst) << " "
         << (m->is_request() ? std::string(m->method()) : std::to_string(m->status()) + " (" + method + ")")
         << " [" << transport << "]";
-    if (c.r.ladder.size() < 200) c.r.ladder.push_back(lad.str());
+    if (c.r.ladder.size() < 200) {
+      c.r.ladder.push_back(lad.str());
+      std::string label = m->is_request() ? std::string(m->method())
+                                          : std::to_string(m->status()) + " " + std::string(m->reason()) + " (" + method + ")";
+      c.r.events.push_back(CallReport::LadderEvent{p.time, p.src, p.dst, std::move(label), transport});
+    }
     if (m->is_response() && method == "INVITE" && m->status() >= 200) {
       c.r.final_status = m->status();
       if (m->status() < 300) c.r.answered = true;

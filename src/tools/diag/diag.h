@@ -28,6 +28,16 @@ struct Finding {
   std::string message;
 };
 
+// One TLS record seen on a signaling connection (what a ladder shows when the SIP inside is not
+// readable): its content type (RFC 8446 5.1: 22 handshake, 23 application data, 21 alert).
+struct TlsRecord {
+  double time = 0;
+  Endpoint src, dst;
+  int content_type = 0;
+  std::size_t length = 0;
+};
+inline constexpr std::size_t kMaxTlsRecordsPerFlow = 200;
+
 // One signaling connection or UDP flow pair carrying SIP or TLS.
 struct SignalingFlow {
   Endpoint a, b;         // a = the side that spoke first
@@ -35,6 +45,17 @@ struct SignalingFlow {
   std::string tls_version;  // from the ServerHello (supported_versions for TLS 1.3); "" if unseen
   std::string tls_cipher;   // "0x1302"
   std::uint64_t sip_messages = 0;
+  std::vector<TlsRecord> records;  // TLS only, the first kMaxTlsRecordsPerFlow, in capture order
+};
+
+// When a stream had packets: runs of packets closer than kActivityGap seconds, so a timeline
+// shows a direction that stops or never starts. At most kMaxActivityRuns (the rest merged into
+// the last).
+inline constexpr double kActivityGap = 0.25;
+inline constexpr std::size_t kMaxActivityRuns = 500;
+struct ActivityRun {
+  double start = 0, end = 0;
+  std::uint64_t packets = 0;
 };
 
 struct StreamReport {
@@ -57,6 +78,8 @@ struct StreamReport {
   // --srtp-keys
   bool key_found = false;
   std::uint64_t decrypted = 0, auth_failures = 0, replays = 0, decrypt_errors = 0;
+  std::string suite_hint;  // the key authenticates under this other suite (suite mismatch), else ""
+  std::vector<ActivityRun> activity;
   std::string codec;  // what the WAV was decoded from
   std::string wav;    // path written, "" when none
 };
@@ -77,6 +100,14 @@ struct CallReport {
   bool answered = false;
   int final_status = 0;
   std::vector<std::string> ladder;  // "t=0.123 A -> B INVITE", in order
+  struct LadderEvent {
+    double time = 0;
+    Endpoint src, dst;
+    std::string label;      // "INVITE", "180 Ringing (INVITE)": from the capture, untrusted text
+    std::string transport;  // "udp", "tcp"
+  };
+  std::vector<LadderEvent> events;  // the same, structured (bounded like ladder)
+  std::string from, to;             // the INVITE's From and To header values as captured
   bool signaling_encrypted = false;
   DirectionVerdict caller_to_callee, callee_to_caller;
   bool keys_exposed = false;

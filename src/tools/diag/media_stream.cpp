@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "media/audio_codec.h"
 #include "media/rtp.h"
@@ -14,6 +15,10 @@ void MediaAccumulator::add(double time, std::span<const std::uint8_t> d, std::si
   if (packets_ == 0) first_ = time;
   last_ = time;
   ++packets_;
+  if (activity_.empty() || (time - activity_.back().end > kActivityGap && activity_.size() < kMaxActivityRuns))
+    activity_.push_back(ActivityRun{time, time, 0});
+  activity_.back().end = std::max(activity_.back().end, time);
+  ++activity_.back().packets;
   bytes_ += d.size();
   if (d.empty()) return void(++other_);
   std::uint8_t b = d[0];
@@ -81,6 +86,7 @@ StreamReport MediaAccumulator::summary() const {
   s.dtls_packets = dtls_;
   s.first_time = first_;
   s.last_time = last_;
+  s.activity = activity_;
   // The majority class names the flow (rtcp-mux and STUN consent checks share the port with RTP).
   std::uint64_t best = other_;
   s.kind = "other";
@@ -122,7 +128,27 @@ void MediaAccumulator::decrypt(const std::vector<const SrtpKeyLine*>& keys, Stre
     }
     if (chosen) break;
   }
-  if (!chosen) chosen = keys.front();  // none works: count the failures with the newest
+  if (!chosen) {
+    chosen = keys.front();  // none works: count the failures with the newest
+    // The same key bytes under another suite of the same key+salt length (another tag length,
+    // RFC 4568 6.2.1): the sides disagree on the suite, not on the key.
+    for (auto other : media::kAllSrtpSuites) {
+      if (other == chosen->suite || media::srtp_key_salt_length(other) != chosen->key_salt.size()) continue;
+      auto key = media::SrtpKey::from_bytes(other, chosen->key_salt);
+      if (!key) continue;
+      auto sess = media::SrtpSession::create(*key, media::Direction::kInbound);
+      if (!sess) continue;
+      bool ok = false;
+      for (std::size_t i = 0; i < stored_.size() && i < 5 && !ok; ++i) {
+        auto copy = stored_[i].bytes;
+        ok = sess->unprotect(copy).ok();
+      }
+      if (ok) {
+        s.suite_hint = std::string(media::srtp_suite_name(other));
+        break;
+      }
+    }
+  }
   auto key = media::SrtpKey::from_bytes(chosen->suite, chosen->key_salt);
   if (!key) return;
   // A large replay window: a capture may hold reordered packets.
@@ -188,6 +214,21 @@ namespace {
 
 std::string dir_name(bool to_callee) { return to_callee ? "caller -> callee" : "callee -> caller"; }
 
+// RFC 1918 private, RFC 6598 shared (carrier-grade NAT), RFC 3927 link-local; RFC 4193 unique
+// local and link-local IPv6: addresses another network cannot send to.
+bool private_address(const std::string& ip) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  if (std::sscanf(ip.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4)
+    return a == 10 || (a == 172 && b >= 16 && b <= 31) || (a == 192 && b == 168) ||
+           (a == 100 && b >= 64 && b <= 127) || (a == 169 && b == 254);
+  if (ip.find(':') == std::string::npos || ip.size() < 2) return false;
+  auto lower = [](char ch) { return static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch); };
+  char c0 = lower(ip[0]), c1 = lower(ip[1]);
+  if (c0 == 'f' && (c1 == 'c' || c1 == 'd')) return true;                        // fc00::/7
+  return ip.size() >= 4 && c0 == 'f' && c1 == 'e' && (lower(ip[2]) >= '8' && lower(ip[2]) <= 'b');  // fe80::/10
+}
+
 }  // namespace
 
 void diagnose(Report& r) {
@@ -201,6 +242,26 @@ void diagnose(Report& r) {
       r.findings.push_back({"sip-in-clear", Severity::kWarning, cid,
                             label + ": SIP over " + c.transport + " in clear (headers, numbers and SDP readable)"});
     const DirectionVerdict* dirs[2] = {&c.caller_to_callee, &c.callee_to_caller};
+    // A side that announces a private media address while its SIP comes from a routable one (and
+    // the other side's media address is not private too: both could share a LAN) is likely behind
+    // NAT without an ALG or SBC fixing the SDP: media sent to that address (it may well be in the
+    // capture) never reaches it, one-way audio even when both directions show packets.
+    if (!cid.empty() && c.transport != "unreadable")
+      for (int i = 0; i < 2; ++i) {
+        bool callee_side = i == 0;  // the receiver of dirs[i]
+        const auto& media = callee_side ? c.callee_media : c.caller_media;
+        const auto& other_media = callee_side ? c.caller_media : c.callee_media;
+        const Endpoint& sig = callee_side ? c.callee : c.caller;
+        if (!media || !private_address(media->ip) || private_address(sig.ip) || sig.ip.empty() || sig.ip == media->ip)
+          continue;
+        if (other_media && private_address(other_media->ip)) continue;  // both private: may share a LAN
+        std::string who = callee_side ? "callee" : "caller";
+        std::string m = dir_name(callee_side) + ": the " + who + "'s SDP announces the private address " +
+                        to_string(*media) + " but its SIP comes from " + sig.ip +
+                        ": behind NAT, media sent there likely never arrives (no ALG/SBC rewrote the SDP)";
+        c.diagnosis.push_back(m);
+        r.findings.push_back({"sdp-private-address", Severity::kError, cid, label + ": " + m});
+      }
     for (int i = 0; i < 2; ++i) {
       const auto& d = *dirs[i];
       const auto& other = *dirs[1 - i];
@@ -231,7 +292,9 @@ void diagnose(Report& r) {
       }
       std::uint64_t fails = 0, ok = 0;
       std::size_t ssrc_count = 0;
+      std::string hint;
       for (int id : d.streams) {
+        if (hint.empty()) hint = stream(id).suite_hint;
         fails += stream(id).auth_failures;
         ok += stream(id).decrypted;
         ssrc_count += stream(id).ssrcs.size();
@@ -240,6 +303,8 @@ void diagnose(Report& r) {
         std::string m = dir_name(to_callee) + ": " + std::to_string(fails) + " SRTP authentication failure(s), " +
                         std::to_string(ok) + " decrypted";
         if (ok > 0 && ssrc_count > 1) m += ": the SSRC changed without a re-key (the new source is under an old key)";
+        else if (ok == 0 && !hint.empty())
+          m += ": suite mismatch: the key authenticates as " + hint + ", not as the suite the key log names";
         else if (ok == 0) m += ": key or suite mismatch (the receiver's \"unprotect failed\")";
         c.diagnosis.push_back(m);
         r.findings.push_back({"srtp-auth-failures", Severity::kError, cid, label + ": " + m});

@@ -52,6 +52,7 @@ class MediaAccumulator {
   std::array<std::uint64_t, 256> hist_{};
   std::uint64_t hist_total_ = 0;
   std::vector<Stored> stored_;
+  std::vector<ActivityRun> activity_;
   bool decrypted_ = false;
 };
 

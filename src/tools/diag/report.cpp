@@ -53,7 +53,8 @@ nlohmann::ordered_json to_json(const Report& r) {
       o["ssrcs"].push_back(b);
     }
     o["srtp"] = {{"key_found", s.key_found}, {"decrypted", s.decrypted}, {"auth_failures", s.auth_failures},
-                 {"replays", s.replays}, {"errors", s.decrypt_errors}};
+                 {"replays", s.replays}, {"errors", s.decrypt_errors},
+                 {"suite_hint", s.suite_hint.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(s.suite_hint)}};
     o["codec"] = s.codec.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(s.codec);
     o["wav"] = s.wav.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(s.wav);
     j["streams"].push_back(std::move(o));
@@ -64,6 +65,8 @@ nlohmann::ordered_json to_json(const Report& r) {
                           {"transport", c.transport},
                           {"caller", c.call_id.empty() ? nlohmann::ordered_json() : ep(c.caller)},
                           {"callee", c.call_id.empty() ? nlohmann::ordered_json() : ep(c.callee)},
+                          {"from", c.from.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.from)},
+                          {"to", c.to.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.to)},
                           {"caller_media", opt_ep(c.caller_media)}, {"callee_media", opt_ep(c.callee_media)},
                           {"answered", c.answered}, {"final_status", c.final_status},
                           {"signaling_encrypted", c.signaling_encrypted},

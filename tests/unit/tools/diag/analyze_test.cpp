@@ -186,6 +186,58 @@ TEST(DiagAnalyze, OneWayRtpAndWrongKey) {
   EXPECT_NE(find(*s, "srtp-auth-failures"), nullptr);
 }
 
+// The callee behind NAT announces its private address; its SIP and media come from the NAT's
+// public one. Packets flow both ways in the capture, yet the caller's go to 10.0.0.5: named.
+TEST(DiagAnalyze, PrivateSdpAddressBehindNatIsNamed) {
+  testutil::TempDir dir;
+  const std::uint32_t caller = 0xC6336407, nat = 0xCB007109, lan = 0x0A000005;  // 198.51.100.7, 203.0.113.9, 10.0.0.5
+  auto sdp_at = [](const std::string& ip, int port) {
+    return "v=0\r\no=- 1 1 IN IP4 " + ip + "\r\ns=-\r\nc=IN IP4 " + ip + "\r\nt=0 0\r\nm=audio " +
+           std::to_string(port) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+  };
+  auto rtp_pkt = [](int i, std::uint32_t ssrc) {
+    std::vector<std::uint8_t> p(12 + 160, 0xfe);
+    media::RtpHeader h;
+    h.payload_type = 0;
+    h.sequence = static_cast<std::uint16_t>(i);
+    h.timestamp = static_cast<std::uint32_t>(i * 160);
+    h.ssrc = ssrc;
+    std::vector<std::uint8_t> payload(160, 0xfe);
+    EXPECT_TRUE(media::write_rtp(h, payload, p));
+    return p;
+  };
+  auto run = [&](const std::string& caller_media_ip) {
+    {
+      test::PcapWriter w(dir / "n.pcap");
+      w.add(1.0, test::frame_ip(caller, 5060, nat, 5060,
+                                bytes(sip("INVITE sip:b@203.0.113.9 SIP/2.0", sdp_at(caller_media_ip, 40000)))));
+      w.add(1.1, test::frame_ip(nat, 5060, caller, 5060, bytes(sip("SIP/2.0 200 OK", sdp_at("10.0.0.5", 40002)))));
+      for (int i = 0; i < 20; ++i) {
+        w.add(1.2 + i * 0.02, test::frame_ip(caller, 40000, lan, 40002, rtp_pkt(i, 1)));
+        w.add(1.2 + i * 0.02, test::frame_ip(nat, 40002, caller, 40000, rtp_pkt(i, 2)));
+      }
+    }
+    return analyze(dir / "n.pcap", Options{});
+  };
+  auto r = run("198.51.100.7");
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(r->calls.size(), 1u);
+  const auto& c = r->calls[0];
+  EXPECT_TRUE(c.caller_to_callee.seen);
+  EXPECT_TRUE(c.callee_to_caller.seen);
+  ASSERT_EQ(c.diagnosis.size(), 1u);
+  EXPECT_EQ(c.diagnosis[0],
+            "caller -> callee: the callee's SDP announces the private address 10.0.0.5:40002 but its SIP comes from "
+            "203.0.113.9: behind NAT, media sent there likely never arrives (no ALG/SBC rewrote the SDP)");
+  ASSERT_NE(find(*r, "sdp-private-address"), nullptr);
+  EXPECT_EQ(find(*r, "sdp-private-address")->severity, Severity::kError);
+  EXPECT_EQ(find(*r, "one-way-audio"), nullptr);
+  // Both sides with private media addresses (a cloud PBX, phones on one LAN): nothing to say.
+  auto both = run("192.168.1.20");
+  ASSERT_TRUE(both) << both.error().to_string();
+  EXPECT_EQ(find(*both, "sdp-private-address"), nullptr);
+}
+
 TEST(DiagAnalyze, SipOverTcpAndTlsVersion) {
   testutil::TempDir dir;
   {

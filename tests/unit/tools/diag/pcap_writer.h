@@ -45,6 +45,15 @@ inline std::vector<std::uint8_t> frame(std::uint8_t src_host, std::uint16_t spor
   return b;
 }
 
+// Any IPv4 addresses (host byte order, e.g. 0xC6336407 for 198.51.100.7).
+inline std::vector<std::uint8_t> frame_ip(std::uint32_t src_ip, std::uint16_t sport, std::uint32_t dst_ip,
+                                          std::uint16_t dport, const std::vector<std::uint8_t>& payload) {
+  auto b = frame(0, sport, 0, dport, payload);
+  put32(b, 14 + 12, src_ip);
+  put32(b, 14 + 16, dst_ip);
+  return b;
+}
+
 inline std::vector<std::uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
 
 class PcapWriter {
