@@ -39,6 +39,8 @@ PACKAGES=(
   sipvicious
   # captures: no cleartext SIP or audio on the wire during a secure call
   tshark
+  # the time-to-ring plot of bench/time_to_ring.py (PNG, no X11)
+  gnuplot-nox
   # packaging test (tests/packaging): dpkg-shlibdeps for the .deb's Depends, systemd-analyze
   # verify and systemd-sysusers for the unit and the system user
   dpkg-dev systemd
