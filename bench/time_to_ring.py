@@ -490,7 +490,8 @@ def targets(results, rtts, t1_ms):
     for key, name in ROWS[:4]:
         e, b = g("exphone", key), g("baresip", key)
         if e and b:
-            checks.append((f"exphone <= baresip, {name}: {e:.0f} vs {b:.0f} ms", e <= b))
+            tie = f" (a tie: +{e - b:.0f} ms, {100 * (e - b) / b:.1f} %)" if b < e <= b * 1.01 else ""
+            checks.append((f"exphone <= baresip, {name}: {e:.0f} vs {b:.0f} ms{tie}", e <= b))
     rt = results.get(rtt, {}).get("exphone", {}).get("udp-retrans", [])
     if rt and rtt > (t1_ms or 500):
         checks.append((f"no spurious UDP retransmissions at RTT {rtt} ms > T1 {t1_ms or 500} ms: "
