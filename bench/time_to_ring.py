@@ -314,6 +314,10 @@ def analyse(frames, t0, t1):
     r180 = first(lambda f: "180" in f["sip.Status-Code"] and same(f, inv))
     a200 = first(lambda f: "200" in f["sip.Status-Code"] and "INVITE" in f["sip.CSeq.method"] and same(f, inv))
     reg200 = first(lambda f: "200" in f["sip.Status-Code"] and "REGISTER" in f["sip.CSeq.method"] and same(f, reg))
+    # the caller's own processing: the 407 to the INVITE received -> the authenticated INVITE sent
+    c407 = first(lambda f: set(f["sip.Status-Code"]) & {"401", "407"} and "INVITE" in f["sip.CSeq.method"]
+                 and same(f, inv))
+    inv2 = first(lambda f: "INVITE" in f["sip.Method"] and c407 is not None and f["t"] > c407 and same(f, inv))
     ver = None
     for f in fr:
         if "2" in f["tls.handshake.type"]:
@@ -333,7 +337,7 @@ def analyse(frames, t0, t1):
                 sent[b] = True
     ms = lambda a, b: None if a is None or b is None else (b - a) * 1000.0  # noqa: E731
     res = {"ring": ms(inv0, r180), "answer": ms(inv0, a200), "register": ms(reg0, reg200),
-           "cold": ms(syn, r180) if syn is not None else None, "tls": ver,
+           "cold": ms(syn, r180) if syn is not None else None, "tls": ver, "turnaround": ms(c407, inv2),
            "retrans_invite": retrans["INVITE"], "retrans_register": retrans["REGISTER"]}
     if syn is not None and reg0 is not None and inv0 is not None and r180 is not None and reg0 < inv0:
         res["connect_ring"] = ms(syn, reg0) + ms(inv0, r180)  # exphone: the connection without REGISTER
@@ -376,6 +380,7 @@ def figures(ua, label, r):
     if label == "udp":
         out["udp-answer"], out["udp-register"] = r["answer"], r["register"]
         out["udp-retrans"] = r["retrans_invite"] + r["retrans_register"]
+        out["udp-turnaround"] = r["turnaround"]
     if label in ("tls13", "tls-warm"):
         out["tls-answer"], out["tls-register"] = r["answer"], r["register"]
     return out
@@ -435,6 +440,7 @@ ROWS = [("udp", "UDP: INVITE -> 180"), ("tls-warm", "TLS warm (1.3): INVITE -> 1
         ("tls13-cold-with-register", "TLS 1.3 cold incl. REGISTER: SYN -> 180"),
         ("tls12-cold-with-register", "TLS 1.2 cold incl. REGISTER: SYN -> 180"),
         ("udp-answer", "UDP: INVITE -> 200 (answered)"), ("tls-answer", "TLS warm: INVITE -> 200 (answered)"),
+        ("udp-turnaround", "UDP: 407 in -> authenticated INVITE out (caller)"),
         ("udp-register", "UDP: REGISTER -> 200 (incl. 401)"), ("tls-register", "TLS: REGISTER -> 200 (incl. 401)"),
         ("udp-retrans", "UDP: INVITE+REGISTER retransmissions per call"),
         ("udp-t1k", "UDP, t1_ms = 1000: INVITE -> 180"),
