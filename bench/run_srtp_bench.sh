@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DEXPHONE_BENCH=ON -DEXPHONE_TESTS=OFF >/dev/null
-ninja -C build-bench -j"$(nproc)" srtp_bench >/dev/null
+ninja -C build-bench -j"${JOBS:-$(nproc)}" srtp_bench >/dev/null
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 cpu=$(( $(nproc) - 1 ))

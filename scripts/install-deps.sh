@@ -42,6 +42,8 @@ PACKAGES=(
   # tc and ip for the private network namespaces of the tests and the one-way-audio firewall of
   # tests/interop/test_diag.py (a BPF classifier built with clang)
   iproute2
+  # the time-to-ring plot of bench/time_to_ring.py (PNG, no X11)
+  gnuplot-nox
   # packaging test (tests/packaging): dpkg-shlibdeps for the .deb's Depends, systemd-analyze
   # verify and systemd-sysusers for the unit and the system user
   dpkg-dev systemd

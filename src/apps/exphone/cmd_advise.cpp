@@ -53,6 +53,7 @@ int run_advise(AdviseOptions& o) {
                      {"min_tls", a.min_tls},
                      {"verify_server", true},
                      {"keepalive_interval_s", a.keepalive_interval_s}};
+    if (a.t1_ms) j["settings"]["t1_ms"] = a.t1_ms;
     j["rules"] = nlohmann::ordered_json::array();
     for (const auto& r : a.rules) j["rules"].push_back({{"id", r.id}, {"text", r.text}});
     j["checklist"] = a.checklist;

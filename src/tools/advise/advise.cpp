@@ -1,5 +1,6 @@
 #include "tools/advise/advise.h"
 
+#include <algorithm>
 #include <array>
 
 #include "tools/pki/fleet.h"  // toml_escape
@@ -195,6 +196,15 @@ Advice advise(const Input& in) {
                              " ms (+" + std::to_string(t.cold_tls13_ms - t.kept_alive_ms) + "), cold TLS 1.2 " +
                              std::to_string(t.cold_tls12_ms) + " ms (+" + std::to_string(t.cold_tls12_ms - t.kept_alive_ms) +
                              ") — keep the registration flow alive");
+    // RFC 3261 section 17.1.1.1: T1 is an estimate of the RTT, 500 ms by default; a larger one is
+    // allowed when the RTT is known to be larger. Below it every request over UDP is sent twice
+    // (measured at 600 ms RTT: bench/time_to_ring.py). RTT + 25 %, rounded up to 100 ms, at most T2.
+    if (*in.rtt_ms > 500) {
+      a.t1_ms = std::min(4000, (*in.rtt_ms * 5 / 4 + 99) / 100 * 100);
+      rule("t1-rtt", "[sip] t1_ms = " + std::to_string(a.t1_ms) + ": the RTT (" + std::to_string(*in.rtt_ms) +
+                         " ms) exceeds the default T1 of 500 ms, which would retransmit every request over UDP "
+                         "before its answer can arrive (RFC 3261 section 17.1.1.1)");
+    }
   }
   return a;
 }
@@ -228,6 +238,7 @@ std::string toml_fragment(const Input& in, const Advice& a) {
   }
   o += "\n[sip]\n";
   o += "keepalive_interval_s = " + std::to_string(a.keepalive_interval_s) + "\n";
+  if (a.t1_ms) o += "t1_ms = " + std::to_string(a.t1_ms) + "   # the RTT exceeds 500 ms (RFC 3261 section 17.1.1.1)\n";
   o += "outbound = true\n";
   o += "\n[phone]\n";
   o += "srtp = " + q(a.srtp) + "\n";

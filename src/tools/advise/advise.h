@@ -78,6 +78,7 @@ struct Advice {
   std::string registrar;
   std::string min_tls = "1.2";
   int keepalive_interval_s = 30;
+  int t1_ms = 0;          // [sip] t1_ms advised; 0 = the default (500 ms) is right for this RTT
   bool supported = true;  // false: exphone cannot yet do what this PBX needs (WebRTC: DTLS-SRTP)
   std::vector<Line> rules;
   std::vector<std::string> checklist;

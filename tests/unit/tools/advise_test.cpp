@@ -80,6 +80,25 @@ TEST(Advise, TimeToRing) {
   EXPECT_EQ(a.ttr.cold_tls12_ms, 200);
 }
 
+// RFC 3261 section 17.1.1.1: above 500 ms RTT the advised T1 covers the RTT, so UDP requests are not
+// sent twice before their answer can arrive (measured: bench/time_to_ring.py); below, the default.
+TEST(Advise, T1FollowsTheRtt) {
+  advise::Input in;
+  in.pbx = Pbx::kKamailio;
+  for (auto [rtt, t1] : {std::pair{0, 0}, {40, 0}, {500, 0}, {501, 700}, {600, 800}, {1000, 1300}, {5000, 4000}}) {
+    in.rtt_ms = rtt;
+    advise::Advice a = advise::advise(in);
+    EXPECT_EQ(a.t1_ms, t1) << rtt;
+    bool rule = false;
+    for (const auto& r : a.rules) rule = rule || r.id == "t1-rtt";
+    EXPECT_EQ(rule, t1 != 0) << rtt;
+    std::string toml = advise::toml_fragment(in, a);
+    EXPECT_EQ(toml.find("t1_ms = ") != std::string::npos, t1 != 0) << toml;
+  }
+  in.rtt_ms.reset();
+  EXPECT_EQ(advise::advise(in).t1_ms, 0);
+}
+
 // The promise of `advise --toml`: the loader takes it and audit finds no error, for every
 // network x PBX x emergency combination (certificate files present, config file mode 0600).
 TEST(Advise, TomlFragmentPassesLoaderAndAudit) {
@@ -105,6 +124,7 @@ TEST(Advise, TomlFragmentPassesLoaderAndAudit) {
           in.network = *advise::parse_network(net);
           in.pbx = *advise::parse_pbx(pbx);
           in.emergency = emergency;
+          if (mtls) in.rtt_ms = 600;  // a satellite link: the fragment carries t1_ms
           in.ca_file = site->paths.chain();
           if (mtls) {
             in.client_cert = dev->cert;
@@ -114,6 +134,7 @@ TEST(Advise, TomlFragmentPassesLoaderAndAudit) {
           auto config = phone::parse_config(toml, t.path(), "advised.toml");
           ASSERT_TRUE(config.ok()) << net << " " << pbx << ": " << config.error().message << "\n" << toml;
           EXPECT_EQ(config->accounts.size(), 1u);
+          EXPECT_EQ(config->timers.t1.count(), mtls ? 800 : 500);
           EXPECT_TRUE(config->accounts[0].transport == net::Protocol::kTls);
           EXPECT_EQ(config->media.srtp, in.network == Network::kAirgappedVlan ? ua::SrtpPolicy::kOptional
                                                                              : ua::SrtpPolicy::kMandatory);
