@@ -13,8 +13,8 @@ PACKAGES=(
   libcurl4-openssl-dev
   # captures read by exphone diag (pcap and pcapng)
   libpcap-dev
-  # media: G.722 (spandsp), Opus, WAV files, ALSA (optional backend), sd_notify
-  libspandsp-dev libopus-dev libsndfile1-dev libasound2-dev libsystemd-dev
+  # media: G.722 (spandsp), Opus, WAV files, ALSA (optional backend)
+  libspandsp-dev libopus-dev libsndfile1-dev libasound2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # peers for the side-by-side parser benchmark

@@ -86,11 +86,11 @@ def unit_keys(text):
     return keys
 
 
-def check_unit(text, prefix, with_systemd):
+def check_unit(text, prefix):
     assert not re.search(r"@[A-Z_]+@", text), f"unexpanded template variable in the unit:\n{text}"
     k = unit_keys(text)
     assert k["ExecStart"] == [f"{prefix}/bin/exphone run --config /etc/exphone/exphone.toml"], k["ExecStart"]
-    assert k["Type"] == ["notify" if with_systemd else "exec"], k["Type"]
+    assert k["Type"] == ["notify"], k["Type"]
     assert k["Restart"] == ["on-failure"], k["Restart"]
     assert k["User"] == ["exphone"] and k["Group"] == ["exphone"], (k.get("User"), k.get("Group"))
     for key, value in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"),
@@ -109,7 +109,6 @@ def main():
     tmp = tempfile.mkdtemp(prefix="exphone-pkg-")
     try:
         tree = release_tree()
-        with_systemd = cache_value(tree, "EXPHONE_HAVE_SYSTEMD") == "ON"
         version = cache_value(tree, "CMAKE_PROJECT_VERSION")
         assert version, "no CMAKE_PROJECT_VERSION in the cache"
         stage = os.path.join(tmp, "destdir")
@@ -122,15 +121,14 @@ def main():
             for rel in [BINARY, UNIT, SYSUSERS, CONFIG, *DOCS]:
                 assert os.path.isfile(os.path.join(stage, rel)), f"{rel} not installed"
             assert os.access(os.path.join(stage, BINARY), os.X_OK), "binary not executable"
-            check_unit(read(os.path.join(stage, UNIT)), "/usr", with_systemd)
+            check_unit(read(os.path.join(stage, UNIT)), "/usr")
             assert read(os.path.join(stage, CONFIG)) == read(os.path.join(SOURCE, "packaging", "exphone.toml"))
         r.check("cmake --install into DESTDIR: binary, unit, sysusers, config, docs", destdir_install)
 
         def other_prefix():
             dest = os.path.join(tmp, "opt-destdir")
             install(dest, "/opt/exphone")
-            check_unit(read(os.path.join(dest, "opt/exphone/lib/systemd/system/exphone.service")), "/opt/exphone",
-                       with_systemd)
+            check_unit(read(os.path.join(dest, "opt/exphone/lib/systemd/system/exphone.service")), "/opt/exphone")
             assert os.path.isfile(os.path.join(dest, "opt/exphone/bin/exphone"))
             assert os.path.isfile(os.path.join(dest, CONFIG)), "config must stay in /etc/exphone"
         r.check("the unit names the binary under the prefix used at install time", other_prefix)
@@ -175,7 +173,7 @@ def main():
                 owners = {o.split(":")[0].strip() for p in found if p.returncode == 0 for o in p.stdout.split(",")}
                 assert owners, f"no package owns {lib} ({path})"
                 assert owners & names, f"{lib} ({path}) comes from {owners}, none of them in Depends: {depends}"
-            assert ("libsystemd0" in names) == with_systemd, f"libsystemd0 in Depends must match the build: {depends}"
+            assert "libsystemd0" not in names, f"sd_notify needs no libsystemd: {depends}"
         r.check("dpkg-deb -I: name, version, Depends cover every NEEDED library (dpkg-shlibdeps)", deb_info)
 
         def deb_contents():
@@ -194,7 +192,7 @@ def main():
             assert "deb-systemd-helper enable exphone.service" in postinst
             assert not re.search(r"systemctl\s+(start|restart)\b|deb-systemd-invoke\s+start", postinst), \
                 "postinst must not start the daemon"
-            check_unit(read(os.path.join(root, UNIT)), "/usr", with_systemd)
+            check_unit(read(os.path.join(root, UNIT)), "/usr")
         r.check("dpkg-deb -c: binary, unit, sysusers, config; conffile; maintainer scripts", deb_contents)
 
         exphone = os.path.join(root, BINARY)
@@ -262,23 +260,13 @@ def main():
             proc = subprocess.Popen([exphone, "run", "--config", config], stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True, env={**os.environ, "NOTIFY_SOCKET": sock_path})
             try:
-                if with_systemd:
-                    msg = s.recv(4096).decode()
-                    assert "READY=1" in msg.split("\n"), msg
-                    # READY means the listener accepts connections now, without polling
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    proc.send_signal(signal.SIGTERM)
-                    msg = s.recv(4096).decode()
-                    assert "STOPPING=1" in msg.split("\n"), msg
-                else:
-                    wait_port(port)
-                    s.settimeout(0.5)
-                    try:
-                        msg = s.recv(4096)
-                        raise AssertionError(f"built without libsystemd but notified: {msg!r}")
-                    except socket.timeout:
-                        pass
-                    proc.send_signal(signal.SIGTERM)
+                msg = s.recv(4096).decode()
+                assert "READY=1" in msg.split("\n"), msg
+                # READY means the listener accepts connections now, without polling
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                proc.send_signal(signal.SIGTERM)
+                msg = s.recv(4096).decode()
+                assert "STOPPING=1" in msg.split("\n"), msg
                 out, err = proc.communicate(timeout=15)
                 assert proc.returncode == 0, f"exit {proc.returncode}: {err}"
             finally:

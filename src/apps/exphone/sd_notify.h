@@ -1,6 +1,5 @@
 // Readiness and shutdown notifications to systemd (sd_notify(3), Type=notify services).
-// Without libsystemd at build time (EXPHONE_HAVE_SYSTEMD undefined) every call is a no-op, and
-// with it a call does nothing unless systemd set $NOTIFY_SOCKET for this process.
+// A call does nothing unless systemd set $NOTIFY_SOCKET for this process.
 #pragma once
 
 #include <string_view>
