@@ -1,6 +1,6 @@
 #include "provisioning/fetch.h"
 
-#include <curl/curl.h>
+#include "provisioning/curl_library.h"
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -50,13 +50,16 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-struct CurlFree { void operator()(CURL* c) const { curl_easy_cleanup(c); } };
-struct SlistFree { void operator()(curl_slist* l) const { curl_slist_free_all(l); } };
+// Only ever used after curl_library() succeeded.
+const CurlLibrary& api() { return **curl_library(); }
+
+struct CurlFree { void operator()(CURL* c) const { api().easy_cleanup(c); } };
+struct SlistFree { void operator()(curl_slist* l) const { api().slist_free_all(l); } };
 
 std::string escape(CURL* c, const std::string& v) {
-  char* e = curl_easy_escape(c, v.c_str(), static_cast<int>(v.size()));
+  char* e = api().easy_escape(c, v.c_str(), static_cast<int>(v.size()));
   std::string out = e ? e : "";
-  curl_free(e);
+  api().free(e);
   return out;
 }
 
@@ -71,9 +74,8 @@ CURLcode set_verify_time(CURL*, void* ssl_ctx, void* user) {
 }  // namespace
 
 Result<std::string> expand_url(const std::string& tmpl, const phone::ProvisioningSettings& s) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<CURL, CurlFree> c(curl_easy_init());
+  if (auto lib = curl_library(); !lib) return lib.error();
+  std::unique_ptr<CURL, CurlFree> c(api().easy_init());
   if (!c) return make_error("prov-url", "curl_easy_init failed");
   std::string out;
   for (size_t i = 0; i < tmpl.size();) {
@@ -107,9 +109,10 @@ Result<std::string> expand_url(const std::string& tmpl, const phone::Provisionin
 }
 
 Result<FetchResponse> fetch_bundle(const FetchRequest& r) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<CURL, CurlFree> c(curl_easy_init());
+  auto lib = curl_library();
+  if (!lib) return lib.error();
+  const CurlLibrary& curl = **lib;
+  std::unique_ptr<CURL, CurlFree> c(curl.easy_init());
   if (!c) return make_error("prov-io", "curl_easy_init failed");
   CURL* h = c.get();
   Sink sink;
@@ -117,7 +120,7 @@ Result<FetchResponse> fetch_bundle(const FetchRequest& r) {
   char errbuf[CURL_ERROR_SIZE] = {0};
   std::unique_ptr<curl_slist, SlistFree> headers;
   auto add_header = [&](const std::string& line) {
-    curl_slist* l = curl_slist_append(headers.get(), line.c_str());
+    curl_slist* l = curl.slist_append(headers.get(), line.c_str());
     if (l) {
       (void)headers.release();
       headers.reset(l);
@@ -126,38 +129,38 @@ Result<FetchResponse> fetch_bundle(const FetchRequest& r) {
   if (!r.etag.empty()) add_header("If-None-Match: " + r.etag);
   if (!r.last_modified.empty()) add_header("If-Modified-Since: " + r.last_modified);
 
-  curl_easy_setopt(h, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_PROXY, "");  // never through an environment proxy
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  curl_easy_setopt(h, CURLOPT_CAINFO, r.ca_file.c_str());
-  curl_easy_setopt(h, CURLOPT_CAPATH, nullptr);
+  curl.easy_setopt(h, CURLOPT_URL, r.url.c_str());
+  curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+  curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl.easy_setopt(h, CURLOPT_PROXY, "");  // never through an environment proxy
+  curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl.easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  curl.easy_setopt(h, CURLOPT_CAINFO, r.ca_file.c_str());
+  curl.easy_setopt(h, CURLOPT_CAPATH, nullptr);
   if (r.verify_time != 0) {
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, set_verify_time);
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, &r.verify_time);
+    curl.easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, set_verify_time);
+    curl.easy_setopt(h, CURLOPT_SSL_CTX_DATA, &r.verify_time);
   }
   if (!r.client_cert.empty()) {
-    curl_easy_setopt(h, CURLOPT_SSLCERT, r.client_cert.c_str());
-    curl_easy_setopt(h, CURLOPT_SSLKEY, (r.client_key.empty() ? r.client_cert : r.client_key).c_str());
-    if (!r.key_passphrase.empty()) curl_easy_setopt(h, CURLOPT_KEYPASSWD, r.key_passphrase.c_str());
+    curl.easy_setopt(h, CURLOPT_SSLCERT, r.client_cert.c_str());
+    curl.easy_setopt(h, CURLOPT_SSLKEY, (r.client_key.empty() ? r.client_cert : r.client_key).c_str());
+    if (!r.key_passphrase.empty()) curl.easy_setopt(h, CURLOPT_KEYPASSWD, r.key_passphrase.c_str());
   }
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(r.timeout_s));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(r.timeout_s < 10 ? r.timeout_s : 10));
-  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_bytes));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "exphone-provisioning");
-  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl.easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(r.timeout_s));
+  curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(r.timeout_s < 10 ? r.timeout_s : 10));
+  curl.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_bytes));
+  curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl.easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl.easy_setopt(h, CURLOPT_HEADERDATA, &sink);
+  curl.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl.easy_setopt(h, CURLOPT_USERAGENT, "exphone-provisioning");
+  if (headers) curl.easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
 
-  CURLcode rc = curl_easy_perform(h);
-  std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+  CURLcode rc = curl.easy_perform(h);
+  std::string detail = errbuf[0] ? errbuf : curl.easy_strerror(rc);
   if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
     return make_error("prov-too-large", "bundle larger than provisioning.max_bytes (" + std::to_string(r.max_bytes) + ")");
   switch (rc) {
@@ -175,7 +178,7 @@ Result<FetchResponse> fetch_bundle(const FetchRequest& r) {
     default: return make_error("prov-failed", detail);
   }
   long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (status == 400 || status == 495 || status == 496)
     return make_error("prov-http", "HTTP " + std::to_string(status) + ": the server refused the device certificate");
   if (status != 200 && status != 304) return make_error("prov-http", "HTTP " + std::to_string(status));
