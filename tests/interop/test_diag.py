@@ -347,7 +347,9 @@ def main():
                       f'client_key = "{pki}/client1001.key"\n[phone]\nsrtp = "mandatory"\nuser = "1001"\n')
         keys_c = os.path.join(tmp, "keys-c.log")
         caller_tls += f'[diagnostics]\nsrtp_keylog_file = "{keys_c}"\n'
-        rc, rep, err, cap = captured_call(tmp, "tls", callee_tls, caller_tls, f"sips:phone@127.0.0.1:{tls_port}",
+        tls_keys_c = os.path.join(tmp, "tls-keys-c.log")  # [diagnostics] tls_keylog_file: NSS key log
+        caller_c = caller_tls + f'tls_keylog_file = "{tls_keys_c}"\n'
+        rc, rep, err, cap = captured_call(tmp, "tls", callee_tls, caller_c, f"sips:phone@127.0.0.1:{tls_port}",
                                           f"udp or tcp port {tls_port}", tls_port, False)
 
         def case_c():
@@ -383,8 +385,23 @@ def main():
             kc = the_call(dk, rep["call_id"])
             assert kc["signaling_encrypted"] and kc["padlock_equivalent"], kc
             decrypted_tones(dk, kc, keys_c)
+            # tshark with the phone's exported TLS key log reads the SIP; without it, nothing.
+            import stat
+            assert stat.S_IMODE(os.stat(tls_keys_c).st_mode) == 0o600, oct(os.stat(tls_keys_c).st_mode)
+            assert "WARNING" in err and "TLS key logging" in err, err[-1500:]
+            fields = ["-T", "fields", "-e", "sip.Method", "-e", "sip.Status-Code", "-e", "sip.Call-ID"]
+            dec = subprocess.run(["tshark", "-r", cap, "-o", f"tls.keylog_file:{tls_keys_c}", "-d",
+                                  f"tcp.port=={tls_port},tls", "-d", f"tls.port=={tls_port},sip", "-Y", "sip", *fields],
+                                 capture_output=True, text=True, timeout=60).stdout
+            rows = [l.split("\t") for l in dec.splitlines() if rep["call_id"] in l]
+            methods = {x[0] for x in rows if x[0]}
+            assert {"INVITE", "ACK", "BYE"} <= methods and any(x[1] == "200" for x in rows), dec[-2000:]
+            clear = subprocess.run(["tshark", "-r", cap, "-d", f"tcp.port=={tls_port},tls", "-Y", "sip", *fields],
+                                   capture_output=True, text=True, timeout=60).stdout
+            assert rep["call_id"] not in clear, clear[-1000:]
+            print(f"  tshark + tls_keylog_file: {len(rows)} SIP messages of the call decrypted ({sorted(methods)})")
         r.check("(c) mTLS + SDES-SRTP: signaling TLS, SRTP both ways, padlock-equivalent (the --html ladder shows the TLS "
-                "records as encrypted SIP); key log decrypts both tones", case_c)
+                "records as encrypted SIP); key log decrypts both tones; tshark with the phone's TLS key log shows the SIP", case_c)
 
         # ---- (d) mTLS + DTLS-SRTP: the handshake on the media port, keys from the key log
         keys_d = os.path.join(tmp, "keys-d.log")

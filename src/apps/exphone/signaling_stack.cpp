@@ -27,7 +27,7 @@ Status SignalingStack::init(const phone::Config& config) {
   if (!config.srtp_keylog_file.empty())
     std::cerr << "WARNING: SRTP key logging is ON (" << config.srtp_keylog_file
               << "): anyone with that file can decrypt captured calls. Turn it off after debugging.\n";
-  if (transport->keylog_enabled())
+  if (!config.transport.tls.keylog_file.empty())  // also before any TLS context exists (a client opens it lazily)
     std::cerr << "WARNING: TLS key logging is ON (" << config.transport.tls.keylog_file
               << "): anyone with that file can decrypt captured SIP signaling. Turn it off after debugging.\n";
   // "ip:port" (validated by the config reader) -> host and port
