@@ -1,6 +1,6 @@
 #include "media/g711_codec.h"
 
-#include <spandsp.h>
+#include "media/spandsp_library.h"
 
 #include <algorithm>
 #include <climits>
@@ -29,7 +29,9 @@ G711Codec::~G711Codec() = default;  // plc_state_t owns no memory when initialis
 
 Result<std::unique_ptr<G711Codec>> G711Codec::create(G711 law) {
   auto plc = std::make_unique<Plc>();
-  if (!plc_init(&plc->state)) return make_error("codec-init-failed", "spandsp plc_init failed");
+  auto lib = spandsp_library();
+  if (!lib) return lib.error();
+  if (!(*lib)->plc_init(&plc->state)) return make_error("codec-init-failed", "spandsp plc_init failed");
   return std::unique_ptr<G711Codec>(new G711Codec(law, std::move(plc)));
 }
 
@@ -50,7 +52,7 @@ Status G711Codec::decode(std::span<const std::uint8_t> payload, std::vector<std:
   }
   g711_decode(law_, payload, out);
   // Feed the concealer's history; after a concealed gap it also fades the real signal back in.
-  plc_rx(&plc_->state, out.data(), static_cast<int>(out.size()));
+  spandsp().plc_rx(&plc_->state, out.data(), static_cast<int>(out.size()));
   remember(out);
   return Ok{};
 }
@@ -65,10 +67,10 @@ Status G711Codec::conceal(std::size_t samples, std::vector<std::int16_t>& out) {
     // is already in order. Re-feeding the last PLC_HISTORY_LEN samples, which the ring holds
     // anyway, leaves it in order with the same content.
     history_copy_ = recent_;
-    plc_rx(&plc_->state, history_copy_.data(), static_cast<int>(history_copy_.size()));
+    spandsp().plc_rx(&plc_->state, history_copy_.data(), static_cast<int>(history_copy_.size()));
   }
   out.assign(samples, 0);
-  plc_fillin(&plc_->state, out.data(), static_cast<int>(samples));
+  spandsp().plc_fillin(&plc_->state, out.data(), static_cast<int>(samples));
   return Ok{};
 }
 

@@ -2,21 +2,49 @@
 
 #include <sndfile.h>
 
+#include "core/shared_library.h"
+
 #include <memory>
 
 namespace exphone::media {
 
 namespace {
+
+// libsndfile is loaded by the first WAV read or written (core/shared_library.h): a phone that
+// neither records nor plays announcements does not map it, nor FLAC, Vorbis, MPEG and the rest.
+struct SndFile {
+  decltype(&::sf_open) open;
+  decltype(&::sf_close) close;
+  decltype(&::sf_strerror) strerror;
+  decltype(&::sf_readf_short) readf_short;
+  decltype(&::sf_writef_short) writef_short;
+};
+
+void bind_sndfile(void* h, SndFile& f, std::string& error) {
+  bind_symbol(h, "sf_open", f.open, error);
+  bind_symbol(h, "sf_close", f.close, error);
+  bind_symbol(h, "sf_strerror", f.strerror, error);
+  bind_symbol(h, "sf_readf_short", f.readf_short, error);
+  bind_symbol(h, "sf_writef_short", f.writef_short, error);
+}
+
+LazyLibrary<SndFile> libsndfile("libsndfile.so.1", "libsndfile1", "wav-library-missing", bind_sndfile);
+
+// Only called once read_wav/write_wav have loaded it.
+const SndFile& sndfile() { return **libsndfile.get(); }
+
 struct Closer {
-  void operator()(SNDFILE* f) const { sf_close(f); }
+  void operator()(SNDFILE* f) const { sndfile().close(f); }
 };
 using File = std::unique_ptr<SNDFILE, Closer>;
 }  // namespace
 
 Result<WavAudio> read_wav(const std::string& path, std::size_t max_samples) {
+  if (auto lib = libsndfile.get(); !lib) return lib.error();
+  const SndFile& sf = sndfile();
   SF_INFO info{};
-  File f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f) return make_error("wav-open-failed", path + ": " + sf_strerror(nullptr));
+  File f(sf.open(path.c_str(), SFM_READ, &info));
+  if (!f) return make_error("wav-open-failed", path + ": " + sf.strerror(nullptr));
   if ((info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV ||
       (info.format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16) {
     return make_error("wav-unsupported-format", path + ": not a 16-bit PCM WAV file");
@@ -34,7 +62,7 @@ Result<WavAudio> read_wav(const std::string& path, std::size_t max_samples) {
   WavAudio audio;
   audio.sample_rate = static_cast<std::uint32_t>(info.samplerate);
   audio.samples.resize(static_cast<std::size_t>(info.frames));
-  const sf_count_t got = sf_readf_short(f.get(), audio.samples.data(), info.frames);
+  const sf_count_t got = sf.readf_short(f.get(), audio.samples.data(), info.frames);
   if (got != info.frames) {
     return make_error("wav-read-failed", path + ": read " + std::to_string(got) + " of " +
                                              std::to_string(info.frames) + " samples");
@@ -45,17 +73,19 @@ Result<WavAudio> read_wav(const std::string& path, std::size_t max_samples) {
 Status write_wav(const std::string& path, std::span<const std::int16_t> samples,
                  std::uint32_t sample_rate) {
   if (sample_rate == 0 || sample_rate > 192000) return make_error("wav-bad-rate", "sample rate " + std::to_string(sample_rate));
+  if (auto lib = libsndfile.get(); !lib) return lib.error();
+  const SndFile& sf = sndfile();
   SF_INFO info{};
   info.samplerate = static_cast<int>(sample_rate);
   info.channels = 1;
   info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-  File f(sf_open(path.c_str(), SFM_WRITE, &info));
-  if (!f) return make_error("wav-write-failed", path + ": " + sf_strerror(nullptr));
+  File f(sf.open(path.c_str(), SFM_WRITE, &info));
+  if (!f) return make_error("wav-write-failed", path + ": " + sf.strerror(nullptr));
   const auto n = static_cast<sf_count_t>(samples.size());
-  if (sf_writef_short(f.get(), samples.data(), n) != n) {
-    return make_error("wav-write-failed", path + ": " + sf_strerror(f.get()));
+  if (sf.writef_short(f.get(), samples.data(), n) != n) {
+    return make_error("wav-write-failed", path + ": " + sf.strerror(f.get()));
   }
-  if (sf_close(f.release()) != 0) return make_error("wav-write-failed", path + ": close failed");
+  if (sf.close(f.release()) != 0) return make_error("wav-write-failed", path + ": close failed");
   return Ok{};
 }
 

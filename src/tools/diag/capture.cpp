@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
 
+#include "core/shared_library.h"
+
 #include <cstdio>
 #include <memory>
 
@@ -155,16 +157,44 @@ bool decode_frame(int linktype, const std::uint8_t* d, std::size_t n, double tim
   }
 }
 
+namespace {
+
+// libpcap is loaded when diag first reads a capture (core/shared_library.h): the daemon never maps
+// it, nor the D-Bus and systemd libraries it pulls in.
+struct Pcap {
+  pcap_t* (*open_offline_with_tstamp_precision)(const char*, u_int, char*);
+  void (*close)(pcap_t*);
+  int (*datalink)(pcap_t*);
+  const char* (*datalink_val_to_name)(int);
+  int (*next_ex)(pcap_t*, pcap_pkthdr**, const u_char**);
+  char* (*geterr)(pcap_t*);
+};
+
+void bind_pcap(void* h, Pcap& p, std::string& error) {
+  bind_symbol(h, "pcap_open_offline_with_tstamp_precision", p.open_offline_with_tstamp_precision, error);
+  bind_symbol(h, "pcap_close", p.close, error);
+  bind_symbol(h, "pcap_datalink", p.datalink, error);
+  bind_symbol(h, "pcap_datalink_val_to_name", p.datalink_val_to_name, error);
+  bind_symbol(h, "pcap_next_ex", p.next_ex, error);
+  bind_symbol(h, "pcap_geterr", p.geterr, error);
+}
+
+LazyLibrary<Pcap> libpcap("libpcap.so.0.8", "libpcap0.8", "diag-libpcap-missing", bind_pcap);
+
+}  // namespace
+
 Result<CaptureStats> read_capture(const std::string& path,
                                   const std::function<void(const Packet&)>& sink) {
+  auto lib = libpcap.get();
+  if (!lib) return lib.error();
+  const Pcap& pcap = **lib;
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   // Nanosecond precision where the file has it; libpcap scales microsecond files.
   std::unique_ptr<pcap_t, void (*)(pcap_t*)> pc(
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf),
-      pcap_close);
+      pcap.open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf), pcap.close);
   if (!pc) return make_error("diag-open-failed", path + ": " + errbuf);
   CaptureStats st;
-  st.linktype = pcap_datalink(pc.get());
+  st.linktype = pcap.datalink(pc.get());
   // pcap_major_version reports 1 for pcapng read through libpcap (it converts); the magic tells.
   st.format = "pcap";
   if (FILE* f = std::fopen(path.c_str(), "rb")) {
@@ -181,18 +211,18 @@ Result<CaptureStats> read_capture(const std::string& path,
     default:
       return make_error("diag-unsupported-linktype",
                         path + ": link type " + std::to_string(st.linktype) + " (" +
-                            (pcap_datalink_val_to_name(st.linktype) ? pcap_datalink_val_to_name(st.linktype) : "?") +
+                            (pcap.datalink_val_to_name(st.linktype) ? pcap.datalink_val_to_name(st.linktype) : "?") +
                             "); supported: Ethernet, Linux cooked (SLL/SLL2), loopback, raw IP");
   }
   Packet pkt;
   for (;;) {
     pcap_pkthdr* h = nullptr;
     const u_char* data = nullptr;
-    int rc = pcap_next_ex(pc.get(), &h, &data);
+    int rc = pcap.next_ex(pc.get(), &h, &data);
     if (rc == PCAP_ERROR_BREAK) break;  // end of file
     if (rc != 1) {
       st.truncated = true;
-      st.truncation_error = pcap_geterr(pc.get());
+      st.truncation_error = pcap.geterr(pc.get());
       break;
     }
     ++st.frames;
