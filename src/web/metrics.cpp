@@ -94,6 +94,23 @@ std::string render_metrics(const MetricsInput& in) {
     if (in.web_cert_days)
       out += "exphone_certificate_expiry_days{certificate=\"web\"} " + std::to_string(*in.web_cert_days) + "\n";
   }
+  // The clock the certificate checks trust ([clock], docs/config.md): a fleet alarm for phones
+  // that booted without NTP and will reject every certificate.
+  if (auto c = in.status.find("clock"); c != in.status.end() && c->is_object() && c->value("ntp_configured", false)) {
+    head(out, "exphone_clock_synchronized", "gauge", "1 when NTP answered and certificate checks use its time");
+    out += "exphone_clock_synchronized " + std::string(c->value("synchronized", false) ? "1" : "0") + "\n";
+    head(out, "exphone_clock_plausible", "gauge", "0 when the clock is before the build date and NTP never answered (clock-unsynchronized)");
+    out += "exphone_clock_plausible " + std::string(c->value("plausible", false) ? "1" : "0") + "\n";
+  }
+  // Provisioning (docs/provisioning.md): the last round's outcome, and a config on trial.
+  if (auto p = in.status.find("provisioning"); p != in.status.end() && p->is_object()) {
+    std::string state = str(*p, "state");
+    head(out, "exphone_provisioning_ok", "gauge", "1 when the last provisioning round applied or found nothing new");
+    out += "exphone_provisioning_ok{state=\"" + label_value(state) + "\"} " +
+           (state == "applied" || state == "unchanged" ? "1" : "0") + "\n";
+    head(out, "exphone_provisioning_pending", "gauge", "1 while a newly applied config has not registered yet");
+    out += "exphone_provisioning_pending " + std::string(p->contains("pending") && (*p)["pending"].is_object() ? "1" : "0") + "\n";
+  }
   if (auto w = in.status.find("warnings"); w != in.status.end() && w->is_array()) {
     head(out, "exphone_warnings", "gauge", "configuration warnings of the running phone");
     out += "exphone_warnings " + std::to_string(w->size()) + "\n";

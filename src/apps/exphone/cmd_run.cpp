@@ -96,8 +96,9 @@ int run_daemon(const RunOptions& o, bool& restart) {
   if (!config->web.listen.empty()) {
     // the page shows exactly what `exphone ctl status` returns
     auto clock = stack.trusted_clock;
-    auto w = web::WebServer::open(stack.io, config->web, config->transport.tls, [&phone, clock] {
-      return nlohmann::ordered_json::parse(ControlServer::execute(phone, "status", clock.get()));
+    const std::string* prov = provisioner ? &config_path : nullptr;
+    auto w = web::WebServer::open(stack.io, config->web, config->transport.tls, [&phone, clock, prov] {
+      return nlohmann::ordered_json::parse(ControlServer::execute(phone, "status", clock.get(), prov));
     });
     if (!w) return report_error(w.error());
     web_admin = std::move(*w);

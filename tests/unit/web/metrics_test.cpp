@@ -40,6 +40,25 @@ TEST(WebMetrics, RendersExposition) {
   }
 }
 
+TEST(WebMetrics, ClockAndProvisioning) {
+  MetricsInput in;
+  in.status = {{"clock", {{"ntp_configured", true}, {"synchronized", false}, {"plausible", false}}},
+               {"provisioning", {{"state", "failed"}, {"pending", nullptr}}}};
+  std::string m = render_metrics(in);
+  EXPECT_NE(m.find("exphone_clock_synchronized 0\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("exphone_clock_plausible 0\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("exphone_provisioning_ok{state=\"failed\"} 0\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("exphone_provisioning_pending 0\n"), std::string::npos) << m;
+  in.status = {{"clock", {{"ntp_configured", true}, {"synchronized", true}, {"plausible", true}}},
+               {"provisioning", {{"state", "applied"}, {"pending", {{"since", "2026-11-26T10:00:00Z"}}}}}};
+  m = render_metrics(in);
+  EXPECT_NE(m.find("exphone_clock_synchronized 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("exphone_provisioning_ok{state=\"applied\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("exphone_provisioning_pending 1\n"), std::string::npos) << m;
+  in.status = {{"clock", {{"ntp_configured", false}}}};  // no NTP configured: nothing to alarm on
+  EXPECT_EQ(render_metrics(in).find("exphone_clock"), std::string::npos);
+}
+
 TEST(WebMetrics, EmptyStatusIsValid) {
   MetricsInput in;
   std::string m = render_metrics(in);
