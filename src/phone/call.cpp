@@ -144,7 +144,10 @@ std::string Call::contact() const {
   return "<" + uri + ">";
 }
 
-txn::Channel Call::channel() const {
+txn::Channel Call::channel() {
+  if (!flow_->is_open() && replacement_flow) {
+    if (net::FlowPtr f = replacement_flow(flow_)) flow_ = std::move(f);
+  }
   net::FlowPtr flow = flow_;
   return txn::Channel{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
 }

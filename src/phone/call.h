@@ -129,6 +129,10 @@ class Call {
 
   // Runs on every state change (ringing, early, confirmed, ...), for the UI and the tools.
   std::function<void(Call&)> on_state;
+  // The connection this call's requests go over has closed (the PBX restarted, a link was cut and
+  // the account re-registered over a new one): the flow to use instead, or null. RFC 5626
+  // section 4.5: after flow recovery, requests go over the new flow to the same proxy.
+  std::function<net::FlowPtr(const net::FlowPtr& dead)> replacement_flow;
 
   const std::string& call_id() const { return call_id_; }
   State state() const { return state_; }
@@ -180,7 +184,7 @@ class Call {
   void send_dtls(std::span<const std::uint8_t> datagram);
   std::string via() const;
   std::string contact() const;
-  txn::Channel channel() const;
+  txn::Channel channel();
   void finish(std::string ended_by, std::optional<Error> e = std::nullopt);
   void cancel_timer(TimerService::Id& id);
   void set_state(State s);

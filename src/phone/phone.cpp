@@ -79,6 +79,14 @@ bool Phone::from_registrar(const net::FlowPtr& flow) const {
   return false;
 }
 
+net::FlowPtr Phone::replacement_flow(const net::FlowPtr& dead) const {
+  for (const auto& a : accounts_) {
+    const net::FlowPtr& f = a->flow();
+    if (f && f != dead && f->is_open() && f->protocol() == dead->protocol() && f->remote() == dead->remote()) return f;
+  }
+  return nullptr;
+}
+
 bool Phone::authorized(const Message& m, const net::FlowPtr& flow) {
   if (from_registrar(flow)) return true;
   // inside a call: the peer (or proxy) the call's own flow leads to
@@ -200,6 +208,7 @@ void Phone::new_call(const Message& m, const net::FlowPtr& flow, txn::ServerTran
   auto call = Call::incoming(env_, std::move(s), m, flow, st, [this](Call& c) { ended(c); });
   Call* raw = call.get();
   raw->on_state = [this](Call& c) { state_changed(c); };
+  raw->replacement_flow = [this](const net::FlowPtr& dead) { return replacement_flow(dead); };
   if (on_call_state) on_call_state(*raw);
   calls_[call_id] = std::move(call);
   arrival_[call_id] = ++arrivals_;
@@ -322,6 +331,7 @@ Result<std::string> Phone::dial(const std::string& target, CallSettings settings
   auto call = Call::dial(env_, std::move(settings), std::move(route), [this](Call& c) { ended(c); });
   std::string id = call->call_id();
   call->on_state = [this](Call& c) { state_changed(c); };
+  call->replacement_flow = [this](const net::FlowPtr& dead) { return replacement_flow(dead); };
   calls_[id] = std::move(call);
   return id;
 }

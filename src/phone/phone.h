@@ -75,6 +75,8 @@ class Phone {
 
  private:
   bool from_registrar(const net::FlowPtr& flow) const;
+  // The account flow that replaced `dead` (same registrar address and protocol), or null.
+  net::FlowPtr replacement_flow(const net::FlowPtr& dead) const;
   bool authorized(const sip::Message& m, const net::FlowPtr& flow);
   std::string auto_answer_refusal(const sip::Message& m, const net::FlowPtr& flow) const;  // "" = answer
   void new_call(const sip::Message& m, const net::FlowPtr& flow, txn::ServerTransaction* st);
