@@ -20,12 +20,9 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-
-import lib.certs as certs_mod  # noqa: E402
-from lib.runner import Runner  # noqa: E402
-from time_to_ring import PBX, TLS_PORT, Lab, LabKamailio  # noqa: E402
+import lib.certs as certs_mod
+from lib.netlab import PBX, TLS_PORT, Lab, LabKamailio
+from lib.runner import Runner
 
 EXPHONE = os.environ["EXPHONE"]
 
@@ -90,9 +87,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="exphone-linkfault-")
     os.chmod(tmp, 0o755)
     certs_mod.SERVER_SAN = certs_mod.SERVER_SAN + f",IP:{PBX}"  # the lab PBX's address in its cert
-    lab = Lab(tmp)
-    lab.prefix = f"lf{os.getpid()}-"
-    lab.env["LAB_PREFIX"] = lab.prefix
+    lab = Lab(tmp, prefix=f"lf{os.getpid()}-")
     kam = caller = callee = None
     try:
         lab.up(10)
@@ -113,10 +108,10 @@ def main():
 
         def loss_and_jitter():
             before = callee.call()["media"]
-            lab._sh("delay", 50, 5, 20)
+            lab.set_link(50, loss=5, jitter=20)
             time.sleep(8)
             after = callee.call()["media"]
-            lab._sh("delay", 10)
+            lab.set_link(10)
             got = after["packets_received"] - before["packets_received"]
             lost = after["packets_lost"] - before["packets_lost"]
             jb = after.get("jitter_buffer", {})
@@ -129,7 +124,7 @@ def main():
                 loss_and_jitter)
 
         def cut_link():
-            lab._sh("delay", 10, 100)  # the link is cut: every packet dropped
+            lab.set_link(10, loss=100)  # the link is cut: every packet dropped
             t_cut = time.time()
             time.sleep(2)
             m0 = caller.call()["media"]["packets_received"]
@@ -140,7 +135,7 @@ def main():
             print(f"  caller unregistered {time.time() - t_cut:.1f} s after the cut")
             while time.time() - t_cut < 25:
                 time.sleep(0.5)
-            lab._sh("delay", 10)  # the link is back
+            lab.set_link(10)  # the link is back
             t_back = time.time()
             caller.wait(caller.registered, 40, "re-registered after the link came back")
             print(f"  caller registered again {time.time() - t_back:.1f} s after the link came back")
