@@ -3,7 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 
-#include "core/random.h"
+#include "ua/failover.h"  // random_unit: the CSPRNG in [0, 1)
 
 namespace exphone::provisioning {
 
@@ -50,9 +50,7 @@ void Agent::arm_poll() {
   if (interval <= 0) return;
   // +-10 %: 500 phones rebooted by one power cut spread their polls (and the server's load).
   auto ms = static_cast<std::int64_t>(interval) * 1000;
-  auto r = random_bytes(4);
-  std::uint32_t u = (std::uint32_t{r[0]} << 24) | (std::uint32_t{r[1]} << 16) | (std::uint32_t{r[2]} << 8) | r[3];
-  auto jitter = static_cast<std::int64_t>(u % static_cast<std::uint32_t>(ms / 5 + 1)) - ms / 10;
+  auto jitter = static_cast<std::int64_t>((ua::random_unit() * 0.2 - 0.1) * static_cast<double>(ms));
   poll_timer_.expires_after(std::chrono::milliseconds(ms + jitter));
   std::weak_ptr<bool> alive = alive_;
   poll_timer_.async_wait([this, alive](const boost::system::error_code& ec) {

@@ -91,7 +91,7 @@ void add_ctl_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<CtlOptions>();
   auto cmd = app.add_subcommand("ctl",
                                 "Drive a running `exphone run`: status | dial TARGET [ACCOUNT] | answer [CALL-ID] | "
-                                "hangup [CALL-ID] | hold [CALL-ID] | resume [CALL-ID] | dtmf DIGITS [CALL-ID] | press emergency. `status --json` lists each "
+                                "hangup [CALL-ID] | hold [CALL-ID] | resume [CALL-ID] | dtmf DIGITS [CALL-ID] | press emergency | reprovision (fetch the provisioning bundle now, when [provisioning] url is set). `status --json` lists each "
                                 "account's registration and each call as a call report.");
   cmd->add_option("--socket", o->socket, "control socket (default: /run/exphone/ctl.sock as root, else /tmp/exphone-UID/ctl.sock)");
   cmd->add_flag("--json", o->json, "print the daemon's JSON reply");

@@ -19,8 +19,7 @@ void print_round(const provisioning::ProvisionState& st) {
 DaemonProvisioning::DaemonProvisioning(boost::asio::io_context& io, phone::Phone& phone, std::string config_path,
                                        const phone::Config& config, std::shared_ptr<const TrustedClock> clock,
                                        std::function<void(const std::string&)> restart)
-    : io_(io),
-      phone_(phone),
+    : phone_(phone),
       config_path_(std::move(config_path)),
       rollback_after_s_(config.provisioning.rollback_after_s),
       has_url_(!config.provisioning.url.empty()),
@@ -44,18 +43,18 @@ void DaemonProvisioning::start(std::function<void()> start_phone) {
     // This generation is on trial: no new round until it has registered or been rolled back.
     start_phone();
     watch_pending();
-    if (has_url_) agent_.start_polling([this](const provisioning::ProvisionState& st) { after_round(st, false); });
+    if (has_url_) agent_.start_polling([this](const provisioning::ProvisionState& st) { after_round(st); });
     return;
   }
   agent_.round([this, start_phone](const provisioning::ProvisionState& st) {
     print_round(st);
     if (st.state == "applied") return restart_when_idle("provisioned " + st.generation);
     start_phone();
-    agent_.start_polling([this](const provisioning::ProvisionState& s) { after_round(s, false); });
+    agent_.start_polling([this](const provisioning::ProvisionState& s) { after_round(s); });
   });
 }
 
-void DaemonProvisioning::after_round(const provisioning::ProvisionState& st, bool) {
+void DaemonProvisioning::after_round(const provisioning::ProvisionState& st) {
   if (st.state != "unchanged") print_round(st);  // a poll that found nothing new says nothing
   if (st.state == "applied") restart_when_idle("provisioned " + st.generation);
 }
@@ -128,7 +127,7 @@ void DaemonProvisioning::reprovision(std::function<void(std::string)> reply) {
     nlohmann::json j = {{"ok", st.state != "failed"}, {"provisioning", nlohmann::json::parse(provisioning::state_json(st))}};
     if (st.state == "failed") j["error"] = {{"code", st.error_code}, {"message", st.error_message}};
     reply(j.dump() + "\n");
-    after_round(st, false);
+    after_round(st);
   });
 }
 

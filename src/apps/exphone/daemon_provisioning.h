@@ -39,12 +39,11 @@ class DaemonProvisioning {
   void reprovision(std::function<void(std::string)> reply);
 
  private:
-  void after_round(const provisioning::ProvisionState& st, bool at_startup);
+  void after_round(const provisioning::ProvisionState& st);
   void watch_pending();
   void restart_when_idle(const std::string& why);
   std::string registration_failures() const;
 
-  boost::asio::io_context& io_;
   phone::Phone& phone_;
   std::string config_path_;
   int rollback_after_s_;
