@@ -7,6 +7,7 @@ namespace exphone::media {
 namespace {
 
 constexpr std::uint8_t kSr = 200, kRr = 201, kSdes = 202, kBye = 203, kApp = 204;
+constexpr std::uint8_t kFirstRtcpType = 192, kLastRtcpType = 223;  // RFC 5761 4
 constexpr std::size_t kReportBlockSize = 24;  // RFC 3550 6.4.1: six 32-bit words
 
 std::uint16_t read16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
@@ -98,9 +99,12 @@ Result<RtcpPacket> parse_body(std::uint8_t pt, std::uint8_t count, std::span<con
         if (i > body.size()) return bad("rtcp-bad-sdes", "SDES chunk padding runs past the packet", at + 4 + i);
         sdes.chunks.push_back(std::move(chunk));
       }
+      // 6.5: the packet is its SC chunks (padding was taken off above); more is not SDES.
+      if (i != body.size()) return bad("rtcp-bad-sdes", "bytes after the last SDES chunk", at + 4 + i);
       return RtcpPacket{std::move(sdes)};
     }
     case kBye: {
+      if (count == 0) return bad("rtcp-bad-bye", "BYE naming no source", at);
       if (body.size() < 4u * count) {
         return bad("rtcp-bad-bye", "BYE with " + std::to_string(count) + " sources in " +
                                        std::to_string(body.size() + 4) + " bytes", at);
@@ -112,6 +116,8 @@ Result<RtcpPacket> parse_body(std::uint8_t pt, std::uint8_t count, std::span<con
         const std::size_t len = p[r];
         if (r + 1 + len > body.size()) return bad("rtcp-bad-bye", "BYE reason runs past the packet", at + 4 + r);
         bye.reason.assign(reinterpret_cast<const char*>(p + r + 1), len);
+        // 6.6: the reason is padded with nulls to the next 32-bit boundary, and that is all
+        if (body.size() - (r + 1 + len) >= 4) return bad("rtcp-bad-bye", "bytes after the BYE reason", at + 4 + r + 1 + len);
       }
       return RtcpPacket{std::move(bye)};
     }
@@ -160,9 +166,10 @@ Result<std::vector<RtcpPacket>> parse_rtcp_compound(std::span<const std::uint8_t
     const std::uint8_t count = h[0] & 0x1f;
     const std::uint8_t pt = h[1];
     const std::size_t size = (static_cast<std::size_t>(read16(h + 2)) + 1) * 4;
-    if (at == 0 && pt != kSr && pt != kRr) {
-      // A.2: "the payload type field of the first RTCP packet in a compound packet must be equal
-      // to SR or RR"
+    if (at == 0 && (pt < kFirstRtcpType || pt > kLastRtcpType)) {
+      // A.2 wants an SR or RR first, but RFC 5506 3.1 (reduced-size RTCP) lets a packet start with
+      // any RTCP type, and real peers do (baresip sends APP first). A first type outside the RTCP
+      // range (RFC 5761 4: 192..223) is no RTCP at all.
       return bad("rtcp-bad-first", "compound RTCP starts with packet type " + std::to_string(pt), at);
     }
     if (size > d.size() - at) {
@@ -179,6 +186,8 @@ Result<std::vector<RtcpPacket>> parse_rtcp_compound(std::span<const std::uint8_t
         return bad("rtcp-bad-padding", "RTCP pad count " + std::to_string(pad), at + size - 1);
       }
       body_size -= pad;
+      // Without its padding the datagram must still hold a packet with content (8 octets).
+      if (d.size() - pad < 8) return bad("rtcp-too-short", "RTCP datagram of nothing but padding", at);
     }
     auto packet = parse_body(pt, count, d.subspan(at + 4, body_size), at);
     if (!packet) return packet.error();

@@ -105,15 +105,17 @@ using RtcpPacket =
     std::variant<RtcpSenderReport, RtcpReceiverReport, RtcpSdes, RtcpBye, RtcpApp, RtcpOther>;
 
 // Parses a compound RTCP packet (RFC 3550 6.1) after the checks of appendix A.2: every packet is
-// version 2, the first is an SR or RR without padding, only the last may be padded, and the
+// version 2, the first has an RTCP packet type (SR or RR, or any type in reduced-size RTCP,
+// RFC 5506 3.1) and no padding, only the last may be padded, and the
 // lengths add up to the datagram. Error codes (with the offset of the offending packet):
 //   rtcp-too-short     fewer than 8 bytes, or a packet shorter than its header
 //   rtcp-too-long      more than kRtcpMaxPacket bytes
 //   rtcp-bad-version   V != 2
-//   rtcp-bad-first     the first packet is not SR or RR (A.2)
+//   rtcp-bad-first     the first packet type is outside 192..223 (RFC 5761 4)
 //   rtcp-bad-padding   padding anywhere but the last packet, or a bad pad count
 //   rtcp-bad-length    a length field runs past the end of the datagram
-//   rtcp-bad-sr / rtcp-bad-rr / rtcp-bad-sdes / rtcp-bad-bye / rtcp-bad-app
+//   rtcp-bad-sr / rtcp-bad-rr / rtcp-bad-sdes / rtcp-bad-bye / rtcp-bad-app (also: bytes after
+//                      the last SDES chunk or the BYE reason, a BYE naming no source)
 //                      the packet body does not hold what its count and type announce
 Result<std::vector<RtcpPacket>> parse_rtcp_compound(std::span<const std::uint8_t> datagram);
 

@@ -287,7 +287,9 @@ void RtpStream::on_packet(std::size_t n) {
 }
 
 void RtpStream::on_rtcp(std::uint8_t* data, std::size_t n, const udp::endpoint& from) {
-  if (require_srtp_ && !receive_srtp_) {
+  // Like media (on_packet): before offer/answer finished there is no key to check it with; the
+  // callee's SRTCP can beat the 200 to the caller.
+  if ((require_srtp_ && !receive_srtp_) || (!remote_ && !config_.latch_remote && config_.multicast_group.empty())) {
     ++stats_.early_dropped;
     return;
   }
@@ -295,7 +297,7 @@ void RtpStream::on_rtcp(std::uint8_t* data, std::size_t n, const udp::endpoint& 
   if (receive_srtp_) {
     Status s = receive_srtp_->unprotect_rtcp(data, len);
     if (!s) {
-      if (s.error().code == "srtp-auth-failed") ++stats_.srtp_auth_failures;
+      if (s.error().code == "srtp-auth-failed") ++stats_.srtcp_auth_failures;
       else if (s.error().code == "srtp-replay") ++stats_.replays_dropped;
       else ++stats_.rtcp_malformed;
       return;

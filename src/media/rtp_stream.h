@@ -67,7 +67,12 @@ struct RtpStreamConfig {
 struct RtpStreamStats {
   std::uint64_t packets_sent = 0;         // RTP, audio and telephone-event
   std::uint64_t packets_received = 0;     // authenticated (when SRTP) and well formed RTP
-  std::uint64_t srtp_auth_failures = 0;   // RTP and RTCP
+  std::uint64_t srtp_auth_failures = 0;   // SRTP (media) packets that failed authentication
+  // RTCP on an SRTP stream that failed SRTCP authentication: forgeries, and the cleartext RTCP
+  // some peers send anyway (baresip's APP "PING" and its BYE at hang-up). Dropped like the rest,
+  // but kept apart: a report that could not be checked touches no audio, so it does not cost the
+  // call its padlock the way a failing media packet does.
+  std::uint64_t srtcp_auth_failures = 0;
   std::uint64_t replays_dropped = 0;      // RTP and RTCP
   std::uint64_t malformed = 0;            // not RTP/RTCP, unknown payload type, bad payload
   std::uint64_t early_dropped = 0;        // arrived before the remote was known (negotiation unfinished)

@@ -123,10 +123,11 @@ void Paging::tick() {
       g.last_packet = now;
     }
     // Rejected packets: counted always, logged at most once per kLogEvery.
-    const std::uint64_t rejects = st.srtp_auth_failures + st.replays_dropped;
+    const std::uint64_t auth_failures = st.srtp_auth_failures + st.srtcp_auth_failures;
+    const std::uint64_t rejects = auth_failures + st.replays_dropped;
     if (rejects > g.logged_rejects && now - g.last_log >= kLogEvery) {
       std::cerr << "paging: " << g.cfg.name << ": rejected " << (rejects - g.logged_rejects) << " packet(s) ("
-                << st.srtp_auth_failures << " authentication failures, " << st.replays_dropped << " replays so far)\n";
+                << auth_failures << " authentication failures, " << st.replays_dropped << " replays so far)\n";
       g.logged_rejects = rejects;
       g.last_log = now;
     }
@@ -229,7 +230,7 @@ std::vector<PageGroupStatus> Paging::status() const {
     s.ended_by = g.ended_by;
     s.recording = g.recording;
     s.total_packets = st.packets_received;
-    s.auth_failures = st.srtp_auth_failures;
+    s.auth_failures = st.srtp_auth_failures + st.srtcp_auth_failures;
     s.replays = st.replays_dropped;
     s.malformed = st.malformed + st.rtcp_malformed;
     out.push_back(std::move(s));

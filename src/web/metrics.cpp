@@ -28,7 +28,7 @@ void CallCounters::add(const json& r) {
   ++calls;
   if (r.value("secure", false)) ++secure_calls;
   if (auto m = r.find("media"); m != r.end() && m->is_object()) {
-    srtp_auth_failures += u64(*m, "srtp_auth_failures");
+    srtp_auth_failures += u64(*m, "srtp_auth_failures") + u64(*m, "srtcp_auth_failures");
     replays_dropped += u64(*m, "replays_dropped");
   }
 }
@@ -70,7 +70,7 @@ std::string render_metrics(const MetricsInput& in) {
     ++active;
     if (c.value("secure", false)) ++active_secure;
     if (auto m = c.find("media"); m != c.end() && m->is_object()) {
-      auth_fail += u64(*m, "srtp_auth_failures");
+      auth_fail += u64(*m, "srtp_auth_failures") + u64(*m, "srtcp_auth_failures");
       replays += u64(*m, "replays_dropped");
     }
   }
@@ -82,7 +82,7 @@ std::string render_metrics(const MetricsInput& in) {
   out += "exphone_calls_total " + std::to_string(in.ended.calls) + "\n";
   head(out, "exphone_secure_calls_total", "counter", "calls ended since start that were secure");
   out += "exphone_secure_calls_total " + std::to_string(in.ended.secure_calls) + "\n";
-  head(out, "exphone_srtp_auth_failures_total", "counter", "SRTP packets that failed authentication (ended and active calls)");
+  head(out, "exphone_srtp_auth_failures_total", "counter", "SRTP and SRTCP packets that failed authentication (ended and active calls)");
   out += "exphone_srtp_auth_failures_total " + std::to_string(in.ended.srtp_auth_failures + auth_fail) + "\n";
   head(out, "exphone_srtp_replays_total", "counter", "SRTP replays dropped (ended and active calls)");
   out += "exphone_srtp_replays_total " + std::to_string(in.ended.replays_dropped + replays) + "\n";

@@ -9,7 +9,7 @@ payload (forgeries) to the callee's media port; then packets of the same stream 
 without the key (a fresh ciphertext and tag: what a wrong key produces), plain RTP injected into
 the SRTP stream (same SSRC, G.711 payload, no tag), and spoofed plain RTCP BYEs for the caller's
 SSRC on the RTP and the RTCP port. All must be dropped and counted (`replays_dropped`,
-`srtp_auth_failures`, `rtcp_malformed`), the BYE must not be taken (`remote_bye` false), and the
+`srtp_auth_failures`, `srtcp_auth_failures`, `rtcp_malformed`), the BYE must not be taken (`remote_bye` false), and the
 audio must go on (the tone still heard).
 """
 import json
@@ -118,7 +118,7 @@ def main():
             m = reports[0]["media"]
             assert m["replays_dropped"] >= sent_replays, m
             assert m["srtp_auth_failures"] >= sent_forgeries + sent_foreign + sent_plain, m
-            assert m["srtp_auth_failures"] + m["rtcp_malformed"] + m["malformed"] >= \
+            assert m["srtp_auth_failures"] + m["srtcp_auth_failures"] + m["rtcp_malformed"] + m["malformed"] >= \
                 sent_forgeries + sent_foreign + sent_plain + sent_byes, m
             assert m["remote_bye"] is False, f"a spoofed RTCP BYE was taken: {m}"
             assert m["heard_tone_ratio"] > 0.8, f"the audio did not survive the attack: {m}"

@@ -66,6 +66,7 @@ json to_json(const phone::CallReport& r) {
                 {"packets_sent", r.stats.packets_sent},
                 {"packets_received", r.stats.packets_received},
                 {"srtp_auth_failures", r.stats.srtp_auth_failures},
+                {"srtcp_auth_failures", r.stats.srtcp_auth_failures},
                 {"replays_dropped", r.stats.replays_dropped},
                 {"heard_tone_ratio", r.heard_tone_ratio},
                 {"dtmf_received", r.dtmf_received},

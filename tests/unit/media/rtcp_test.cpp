@@ -136,8 +136,11 @@ TEST(Rtcp, ValidityChecksOfAppendixA2) {
   EXPECT_EQ(code_of(Bytes(good.begin(), good.begin() + 7)), "rtcp-too-short");
   EXPECT_EQ(code_of(Bytes(kRtcpMaxPacket + 4, 0)), "rtcp-too-long");
 
-  Bytes sdes_first(good.begin() + 52, good.end());  // starts with the SDES packet
-  EXPECT_EQ(code_of(sdes_first), "rtcp-bad-first");
+  Bytes sdes_first(good.begin() + 52, good.end());  // reduced-size RTCP (RFC 5506): SDES first
+  EXPECT_EQ(code_of(sdes_first), "ok");
+  Bytes rtp_type_first = good;
+  rtp_type_first[1] = 96;  // an RTP payload type where the first RTCP type belongs
+  EXPECT_EQ(code_of(rtp_type_first), "rtcp-bad-first");
 
   Bytes v1 = good;
   v1[52] = 0x41;  // the SDES packet says version 1

@@ -118,7 +118,7 @@ TEST(RtpStreamCalls, RtcpReportsOverSrtcpWithMuxAndWithoutIt) {
       const auto& st = s->stats();
       EXPECT_GE(st.rtcp_sent, 2u) << "mux " << mux;
       EXPECT_GE(st.rtcp_received, 2u) << "mux " << mux;  // SRTCP authenticated and parsed
-      EXPECT_EQ(st.rtcp_malformed + st.srtp_auth_failures, 0u);
+      EXPECT_EQ(st.rtcp_malformed + st.srtp_auth_failures + st.srtcp_auth_failures, 0u);
       EXPECT_EQ(st.packets_lost, 0);
       ASSERT_TRUE(st.remote_packets_lost.has_value());
       EXPECT_EQ(*st.remote_packets_lost, 0);
@@ -205,9 +205,15 @@ TEST(RtpStreamCalls, HostileRtcpIsCountedNotFatal) {
   const std::vector<std::vector<std::uint8_t>> junk = {
       {0x80, 200, 0x00, 0x06},                     // SR promising 28 bytes, 4 present
       {0x81, 201, 0x00, 0x01, 0, 0, 0, 1},         // RR with a block missing
-      {0x80, 202, 0x00, 0x01, 0, 0, 0, 1},         // SDES first: A.2 says SR/RR first
+      {0x80, 202, 0x00, 0x01, 0, 0, 0, 1},         // SDES without chunks and 4 bytes more
       {0x81, 200, 0xff, 0xff, 1, 2, 3, 4, 5, 6},   // length far past the end
   };
+  // Before offer/answer finished nothing can be checked: early, not parsed.
+  for (const auto& j : junk) peer.send_to(asio::buffer(j), loopback(c.b->local_port()));
+  run_until(c.io, [&] { return c.b->stats().early_dropped >= junk.size(); }, 1000ms);
+  EXPECT_EQ(c.b->stats().early_dropped, junk.size());
+  EXPECT_EQ(c.b->stats().rtcp_malformed, 0u);
+  c.b->set_remote(peer.local_endpoint());
   for (const auto& j : junk) peer.send_to(asio::buffer(j), loopback(c.b->local_port()));
   run_until(c.io, [&] { return c.b->stats().rtcp_malformed >= junk.size(); }, 1000ms);
   EXPECT_EQ(c.b->stats().rtcp_malformed, junk.size());
@@ -239,4 +245,32 @@ TEST(RtpStreamCalls, WavFileSource) {
   auto missing = wav_file_source("/nonexistent/x.wav", 8000, false);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, "wav-open-failed");
+}
+
+// What baresip does on SRTP calls (seen in interop_call_pbx): its RTCP APP "PING" and, at hang-up,
+// an RTCP BYE + SDES go out in clear. Dropped and counted as SRTCP failures or malformed, the BYE
+// not taken, and no media authentication failure (which would cost the call its padlock).
+TEST(RtpStreamCalls, CleartextRtcpOnAnSrtpCallIsDroppedWithoutCostingThePadlock) {
+  Call c(true);
+  c.connect();
+  ToneGenerator ta(1000, 8000), tb(440, 8000);
+  c.a->start([&](std::span<std::int16_t> f) { ta.fill(f); });
+  c.b->start([&](std::span<std::int16_t> f) { tb.fill(f); });
+  run_until(c.io, [&] { return c.b->stats().packets_received >= 5; });
+  udp::socket peer(c.io, loopback(0));
+  const std::vector<std::uint8_t> ping = {0x80, 0xcc, 0x00, 0x03, 1, 2, 3, 4, 'P', 'I', 'N', 'G', 'P', 'O', 'N', 'G'};
+  // BYE "Adjo" for SSRC 01020304, then SDES CNAME: 52 bytes, long enough to pass for SRTCP
+  std::vector<std::uint8_t> bye = {0x81, 0xcb, 0x00, 0x03, 1, 2, 3, 4, 4, 'A', 'd', 'j', 'o', 0, 0, 0,
+                                   0x81, 0xca, 0x00, 0x08, 1, 2, 3, 4, 1, 24};
+  for (char ch : std::string("sip:1002@127.0.0.1:50417")) bye.push_back(static_cast<std::uint8_t>(ch));
+  bye.push_back(0);
+  bye.push_back(0);
+  ASSERT_EQ(bye.size(), 52u);
+  peer.send_to(asio::buffer(ping), loopback(c.b->local_port()));
+  peer.send_to(asio::buffer(bye), loopback(c.b->local_port()));
+  c.io.run_for(100ms);
+  const auto& st = c.b->stats();
+  EXPECT_EQ(st.srtcp_auth_failures + st.rtcp_malformed, 2u);
+  EXPECT_EQ(st.srtp_auth_failures, 0u);
+  EXPECT_FALSE(st.remote_bye);
 }
