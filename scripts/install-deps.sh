@@ -29,6 +29,8 @@ PACKAGES=(
   faketime
   # an HTTPS provisioning server with client certificates (tests/interop/test_provisioning.py)
   nginx-light
+  # a real Prometheus server scraping the phones' /metrics (tests/interop/test_prometheus.py)
+  prometheus
   # the power-loss test kills `exphone provision` at each file-system step (strace -e inject)
   strace
   # an NTP server on loopback for the trusted-clock test (tests/interop/test_clock.py)
