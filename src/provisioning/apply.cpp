@@ -1,5 +1,7 @@
 #include "provisioning/apply.h"
 
+#include "core/durable_file.h"
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -17,41 +19,10 @@ Error io_error(const std::string& what, const std::string& path) {
   return make_error("prov-io", what + " " + path + ": " + std::strerror(errno));
 }
 
-Status fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error("open folder", dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return io_error("fsync folder", dir);
-  return Ok{};
-}
+Status fsync_dir(const std::string& dir) { return exphone::fsync_dir(dir, "prov-io"); }
 
 Status write_new_file(const std::string& path, std::string_view data, unsigned mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
-  if (fd < 0) return io_error("create", path);
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      auto e = io_error("write", path);
-      ::close(fd);
-      return e;
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    auto e = io_error("fsync", path);
-    ::close(fd);
-    return e;
-  }
-  if (::close(fd) != 0) return io_error("close", path);
-  return Ok{};
-}
-
-std::string unique_suffix() {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return std::to_string(ns) + "-" + std::to_string(::getpid());
+  return exphone::write_new_file(path, data, mode, "prov-io");
 }
 
 // The generation a config path names ("" when it is not a provisioned symlink).
@@ -114,19 +85,7 @@ Status restore_last_known_good(const std::string& config_path) {
 }
 
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
-  fs::path p(path);
-  std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
-  std::string tmp = path + ".tmp-" + unique_suffix();
-  if (auto s = write_new_file(tmp, data, mode); !s) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    auto e = io_error("rename to", path);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  return fsync_dir(dir);
+  return exphone::write_file_atomic(path, data, mode, "prov-io");
 }
 
 Result<ApplyPlan> plan_apply(const std::string& config_path) {

@@ -26,6 +26,13 @@ std::string frame(const std::string& title, const std::string& body) {
 
 }  // namespace
 
+std::string page(const std::string& title, const std::string& body) { return frame(title, body); }
+
+std::string nav() {
+  return "<nav><a href=\"/\">Status</a> | <a href=\"/account\">SIP account</a> | <a href=\"/certificates\">Certificates</a> | "
+         "<a href=\"/diagnostics\">Diagnostics</a></nav>\n";
+}
+
 std::string login_page(const std::string& form_token, const std::string& message, bool no_password) {
   std::string b = "<h1>exphone</h1>\n";
   if (!message.empty()) b += "<p class=\"bad\" id=\"message\">" + e(message) + "</p>\n";
@@ -59,7 +66,7 @@ std::string insecure_reason(const json& c) {
 }
 
 std::string status_page(const json& st, const std::string& csrf) {
-  std::string b = "<h1>exphone status</h1>\n<form method=\"post\" action=\"/logout\"><input type=\"hidden\" "
+  std::string b = nav() + "<h1>exphone status</h1>\n<form method=\"post\" action=\"/logout\"><input type=\"hidden\" "
                   "name=\"csrf\" value=\"" + e(csrf) + "\"><button type=\"submit\">Log out</button></form>\n";
   b += "<h2>Accounts</h2>\n<table id=\"accounts\"><tr><th>Account</th><th>State</th><th>Transport</th><th>Registrar</th>"
        "<th>TLS</th><th>Peer certificate</th><th>Problem</th></tr>\n";

@@ -18,8 +18,10 @@
 
 #include "net/tls/tls_context.h"
 #include "tools/pki/issuer.h"
+#include "web/admin.h"
 #include "web/auth.h"
 #include "web/metrics.h"
+#include "web/multipart.h"
 #include "web/pages.h"
 
 namespace exphone::web {
@@ -77,6 +79,7 @@ struct WebServer::Impl : std::enable_shared_from_this<WebServer::Impl> {
   std::shared_ptr<X509> web_cert;
   std::string metrics_token;
   StatusFn status;
+  AdminHooks admin;
   SessionStore sessions{std::chrono::seconds(900)};
   LoginThrottle throttle;
   CallCounters ended;
@@ -85,6 +88,8 @@ struct WebServer::Impl : std::enable_shared_from_this<WebServer::Impl> {
 
   void accept();
   Response handle(const Request& req, const std::string& client);
+  // /account, /certificates, /diagnostics and their /api/ twins; nullopt: not one of them.
+  std::optional<Response> handle_admin(const Request& req, const std::string& target, bool api, const std::string& csrf);
 };
 
 namespace {
@@ -277,8 +282,14 @@ Response WebServer::Impl::handle(const Request& req, const std::string& client) 
   if (!get && !post) return respond(req, http::status::method_not_allowed, "GET or POST\n", "text/plain");
   if (post) {
     std::string csrf(req["X-CSRF-Token"]);
-    if (csrf.empty())
-      if (auto form = parse_form(req.body()); form && form->count("csrf")) csrf = (*form)["csrf"];
+    if (csrf.empty()) {
+      if (auto boundary = multipart_boundary(sv(req[http::field::content_type]))) {
+        if (auto parts = parse_multipart(req.body(), *boundary))
+          if (const FormPart* p = find_part(*parts, "csrf")) csrf = p->data;
+      } else if (auto form = parse_form(req.body()); form && form->count("csrf")) {
+        csrf = (*form)["csrf"];
+      }
+    }
     if (!equal_tokens(csrf, session->csrf))
       return api ? json_reply(req, http::status::forbidden, {{"ok", false}, {"error", {{"code", "web-csrf"}, {"message", "CSRF token missing or wrong"}}}})
                  : html(req, http::status::forbidden, error_page("403 Forbidden", "The request lacked this session's CSRF token."));
@@ -293,12 +304,163 @@ Response WebServer::Impl::handle(const Request& req, const std::string& client) 
     r.set(http::field::set_cookie, session_cookie(kSessionCookie, "", 0));
     return r;
   }
+  if (auto r = handle_admin(req, target, api, csrf)) return std::move(*r);
   if (api) return json_reply(req, http::status::not_found, {{"ok", false}, {"error", {{"code", "web-not-found"}, {"message", target}}}});
   return html(req, http::status::not_found, error_page("404 Not Found", "No such page."));
 }
 
+namespace {
+
+json error_json(const Error& e) { return {{"ok", false}, {"error", {{"code", e.code}, {"message", e.message}}}}; }
+
+std::string field(const std::map<std::string, std::string>& f, const char* k) {
+  auto it = f.find(k);
+  return it == f.end() ? "" : it->second;
+}
+
+std::optional<json> json_body(const Request& req) {
+  try {
+    return json::parse(req.body());
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string jfield(const json& j, const char* k) {
+  auto it = j.find(k);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+std::optional<Response> WebServer::Impl::handle_admin(const Request& req, const std::string& target, bool api,
+                                                      const std::string& csrf) {
+  const bool get = req.method() == http::verb::get;
+  const std::string read_only =
+      admin.config_path.empty() ? "This phone was started without a config file the page may change." : admin.read_only;
+  auto accounts = [&]() -> json {
+    auto c = phone::load_config(admin.config_path);
+    return c ? accounts_json(*c) : json{{"error", {{"code", c.error().code}, {"message", c.error().message}}}};
+  };
+  // A change: refused when read-only; else applied, and the daemon restarts on the saved config.
+  auto change = [&](const std::string& what, const std::function<Status()>& act,
+                    const std::function<Response(const std::string&)>& page_on_error) -> Response {
+    if (!read_only.empty()) {
+      Error e = make_error("web-read-only", read_only);
+      return api ? json_reply(req, http::status::conflict, error_json(e)) : page_on_error(read_only);
+    }
+    if (Status s = act(); !s) {
+      std::cerr << "exphone web: " << what << " refused: " << s.error().code << ": " << s.error().message << std::endl;
+      return api ? json_reply(req, http::status::unprocessable_entity, error_json(s.error()))
+                 : page_on_error(s.error().code + ": " + s.error().message);
+    }
+    std::cerr << "exphone web: " << what << " saved to " << admin.config_path << std::endl;
+    if (admin.restart) admin.restart(what);
+    return api ? json_reply(req, http::status::ok, {{"ok", true}, {"restarting", static_cast<bool>(admin.restart)}})
+               : html(req, http::status::ok, applied_page(what + " saved."));
+  };
+  auto account_error = [&](const std::string& msg) {
+    return html(req, http::status::unprocessable_entity, account_page(accounts(), csrf, msg, true, read_only));
+  };
+  auto certs_error = [&](const std::string& msg) {
+    return html(req, http::status::unprocessable_entity,
+                certificates_page(certificates_json(admin.config_path), csrf, msg, true, read_only));
+  };
+  auto diag_error = [&](const std::string& msg) {
+    return html(req, http::status::unprocessable_entity,
+                diagnostics_page(certificates_json(admin.config_path), audit_json(admin.config_path), csrf, msg, true, read_only));
+  };
+
+  if (target == "/account" && get) return html(req, http::status::ok, account_page(accounts(), csrf, "", false, read_only));
+  if (target == "/api/accounts" && get) return json_reply(req, http::status::ok, accounts());
+  if ((target == "/account" || target == "/api/accounts") && !get) {
+    phone::AccountChange c;
+    std::string index;
+    if (api) {
+      auto j = json_body(req);
+      if (!j || !j->is_object()) return json_reply(req, http::status::bad_request, error_json(make_error("web-bad-form", "a JSON object expected")));
+      index = j->contains("index") ? (*j)["index"].dump() : "0";
+      c.registrar = jfield(*j, "registrar"), c.domain = jfield(*j, "domain"), c.user = jfield(*j, "user");
+      c.auth_user = jfield(*j, "auth_user"), c.transport = jfield(*j, "transport");
+      c.srtp = jfield(*j, "srtp"), c.key_exchange = jfield(*j, "key_exchange");
+      if (j->contains("password") && (*j)["password"].is_string()) c.password = (*j)["password"].get<std::string>();
+    } else {
+      auto f = parse_form(req.body());
+      if (!f) return account_error("the form could not be read");
+      index = field(*f, "index");
+      c.registrar = field(*f, "registrar"), c.domain = field(*f, "domain"), c.user = field(*f, "user");
+      c.auth_user = field(*f, "auth_user"), c.transport = field(*f, "transport");
+      c.srtp = field(*f, "srtp"), c.key_exchange = field(*f, "key_exchange");
+      if (std::string pw = field(*f, "password"); !pw.empty()) c.password = pw;  // empty: keep the stored one
+    }
+    if (index.empty() || index.size() > 3 || index.find_first_not_of("0123456789") != std::string::npos)
+      return api ? json_reply(req, http::status::bad_request, error_json(make_error("web-bad-form", "index must be a number")))
+                 : account_error("index must be a number");
+    c.index = std::stoul(index);
+    return change("account " + index, [&] { return apply_account(admin.config_path, c); }, account_error);
+  }
+
+  if (target == "/certificates" && get)
+    return html(req, http::status::ok, certificates_page(certificates_json(admin.config_path), csrf, "", false, read_only));
+  if (target == "/api/certificates" && get) return json_reply(req, http::status::ok, certificates_json(admin.config_path));
+  if ((target == "/certificates/ca" || target == "/api/trusted-cas") && !get) {
+    std::string upload;
+    if (api) {
+      upload = req.body();
+    } else {
+      auto boundary = multipart_boundary(sv(req[http::field::content_type]));
+      if (!boundary) return certs_error(boundary.error().message);
+      auto parts = parse_multipart(req.body(), *boundary);
+      if (!parts) return certs_error(parts.error().message);
+      const FormPart* p = find_part(*parts, "ca");
+      if (p == nullptr) return certs_error("no file chosen");
+      upload = p->data;
+    }
+    json added;
+    auto r = change("trusted CA", [&]() -> Status {
+      auto a = add_trusted_ca(admin.config_path, upload);
+      if (!a) return a.error();
+      added = *a;
+      return Ok{};
+    }, certs_error);
+    if (api && r.result() == http::status::ok) {
+      json j = json::parse(r.body());
+      j["ca"] = added;
+      return json_reply(req, http::status::ok, j);
+    }
+    return r;
+  }
+  if ((target == "/certificates/ca/remove" || target == "/api/trusted-cas/remove") && !get) {
+    std::string file;
+    if (api) {
+      auto j = json_body(req);
+      if (j && j->is_object()) file = jfield(*j, "file");
+    } else if (auto f = parse_form(req.body())) {
+      file = field(*f, "file");
+    }
+    return change("removal of trusted CA " + file, [&] { return remove_trusted_ca(admin.config_path, file); }, certs_error);
+  }
+
+  if (target == "/diagnostics" && get)
+    return html(req, http::status::ok,
+                diagnostics_page(certificates_json(admin.config_path), audit_json(admin.config_path), csrf, "", false, read_only));
+  if (target == "/api/audit" && get) return json_reply(req, http::status::ok, audit_json(admin.config_path));
+  if ((target == "/diagnostics/key-export" || target == "/api/key-export") && !get) {
+    bool on = false;
+    if (api) {
+      auto j = json_body(req);
+      on = j && j->is_object() && j->value("enable", false);
+    } else if (auto f = parse_form(req.body())) {
+      on = field(*f, "enable") == "1";
+    }
+    return change(on ? "key export ON" : "key export off", [&] { return set_key_export(admin.config_path, on); }, diag_error);
+  }
+  return std::nullopt;
+}
+
 Result<std::unique_ptr<WebServer>> WebServer::open(asio::io_context& io, const phone::WebConfig& config,
-                                                   const net::tls::TlsClientConfig& tls, StatusFn status) {
+                                                   const net::tls::TlsClientConfig& tls, StatusFn status,
+                                                   AdminHooks admin) {
   // the listen address
   auto colon = config.listen.rfind(':');
   if (colon == std::string::npos) return web_error("web.listen '" + config.listen + "' must be ip:port");
@@ -377,6 +539,7 @@ Result<std::unique_ptr<WebServer>> WebServer::open(asio::io_context& io, const p
   impl->web_cert = std::move(web_cert);
   impl->metrics_token = std::move(token);
   impl->status = std::move(status);
+  impl->admin = std::move(admin);
   tcp::endpoint ep(addr, static_cast<unsigned short>(port));
   impl->acceptor.open(ep.protocol(), ec);
   if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);

@@ -5,6 +5,10 @@
 //   GET  /               status page          POST /logout  (session + CSRF)
 //   GET  /api/status     the control socket's status JSON
 //   GET  /metrics        Prometheus text, Authorization: Bearer <[web] metrics_token_file>
+//   GET  /account, /certificates, /diagnostics   the admin pages; their forms POST to
+//        /account, /certificates/ca (multipart upload), /certificates/ca/remove, /diagnostics/key-export
+//   GET  /api/accounts, /api/certificates, /api/audit; POST /api/accounts (JSON), /api/trusted-cas
+//        (the certificate as the body, PEM or DER), /api/trusted-cas/remove, /api/key-export (JSON)
 //
 // Every page and API call needs the session cookie (pages redirect to /login, /api answers 401);
 // every POST needs the session's CSRF token (form field "csrf" or header X-CSRF-Token), else 403.
@@ -24,6 +28,14 @@
 
 namespace exphone::web {
 
+// What the pages may change (docs/config.md [web]): the config file, and how a saved change is
+// applied. Without a config path the pages only show.
+struct AdminHooks {
+  std::string config_path;
+  std::string read_only;  // why changes are refused ("" = they are not), e.g. a provisioned config
+  std::function<void(const std::string& why)> restart;  // the daemon restarts on the saved config
+};
+
 class WebServer {
  public:
   using StatusFn = std::function<nlohmann::ordered_json()>;
@@ -32,7 +44,8 @@ class WebServer {
   // [web] cert/key are set; with neither, a self-signed certificate is generated at start).
   // Errors: "web-config" (bad listen address, token file), "tls-config", "web-failed" (bind).
   static Result<std::unique_ptr<WebServer>> open(boost::asio::io_context& io, const phone::WebConfig& config,
-                                                 const net::tls::TlsClientConfig& tls, StatusFn status);
+                                                 const net::tls::TlsClientConfig& tls, StatusFn status,
+                                                 AdminHooks admin = {});
   ~WebServer();
 
   // A call ended: counted for /metrics.

@@ -4,6 +4,7 @@
 // [phone] auto_answer; serves the control socket; with [provisioning], polls for its config and
 // restarts itself on a new one (docs/provisioning.md). SIGTERM/SIGINT hang up, unregister, exit 0.
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <iostream>
 
@@ -34,6 +35,17 @@ bool roll_back_if_pending(const std::string& config_path, const Error& e) {
   if (!st) return false;
   std::cout << "provisioning: rolled-back (" << st->rollback_reason << ")" << std::endl;
   return true;
+}
+
+// After delay_ms, and then once no call is active, restart(why).
+void restart_when_idle(boost::asio::steady_timer& t, phone::Phone& phone, const std::function<void(const std::string&)>& restart,
+                       const std::string& why, int delay_ms) {
+  t.expires_after(std::chrono::milliseconds(delay_ms));
+  t.async_wait([&t, &phone, &restart, why](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (phone.calls().empty()) restart(why);
+    else restart_when_idle(t, phone, restart, why, 1000);
+  });
 }
 
 // Returns the exit code; restart: exec again (a provisioned or rolled-back config).
@@ -79,7 +91,7 @@ int run_daemon(const RunOptions& o, bool& restart) {
   auto ctl = ControlServer::open(stack.io, phone, ctl_path, stack.trusted_clock);
   if (!ctl) return report_error(ctl.error());
   // Restart: hang up, unregister, and exec this command line again (bounded like SIGTERM).
-  auto restart_daemon = [&](const std::string& why) {
+  std::function<void(const std::string&)> restart_daemon = [&](const std::string& why) {
     std::cout << "exphone: restarting (" << why << ")" << std::endl;
     restart = true;
     phone.shutdown([&] { stack.io.stop(); });
@@ -93,13 +105,21 @@ int run_daemon(const RunOptions& o, bool& restart) {
       provisioner->reprovision(std::move(reply));
     });
   }
+  boost::asio::steady_timer web_restart_timer(stack.io);
   if (!config->web.listen.empty()) {
     // the page shows exactly what `exphone ctl status` returns
     auto clock = stack.trusted_clock;
     const std::string* prov = provisioner ? &config_path : nullptr;
+    web::AdminHooks admin;
+    admin.config_path = config_path;
+    if (!config->provisioning.url.empty())
+      admin.read_only = "This phone's config comes from provisioning ([provisioning] url): change it in its bundle on the "
+                        "provisioning server; a change made here would be overwritten.";
+    // A saved change: once the answer is on its way and no call is active, restart on it.
+    admin.restart = [&](const std::string& why) { restart_when_idle(web_restart_timer, phone, restart_daemon, "web admin: " + why, 300); };
     auto w = web::WebServer::open(stack.io, config->web, config->transport.tls, [&phone, clock, prov] {
       return nlohmann::ordered_json::parse(ControlServer::execute(phone, "status", clock.get(), prov));
-    });
+    }, std::move(admin));
     if (!w) return report_error(w.error());
     web_admin = std::move(*w);
     std::cout << "web admin on https://" << web_admin->local_address() << std::endl;

@@ -1,5 +1,9 @@
 #include "apps/exphone/control_server.h"
 
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +56,19 @@ json account_json(const ua::RegistrationClient& c) {
   return j;
 }
 
+// When this process (re)started: a restart on a new config (provisioning, the web page) shows.
+const std::string kStarted = [] {
+  const auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  return std::string(buf);
+}();
+
 }  // namespace
 
 std::string ControlServer::execute(phone::Phone& phone, const std::string& line, const TrustedClock* clock,
@@ -62,7 +79,7 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line,
   json reply;
   auto status = [&](Status s) { return s ? json{{"ok", true}} : error_reply(s.error()); };
   if (cmd == "status") {
-    reply = {{"ok", true}};
+    reply = {{"ok", true}, {"started", kStarted}, {"pid", static_cast<long>(::getpid())}};
     reply["accounts"] = json::array();
     for (const auto& a : phone.accounts()) reply["accounts"].push_back(account_json(*a));
     reply["calls"] = json::array();

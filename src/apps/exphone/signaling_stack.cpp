@@ -4,16 +4,13 @@
 
 #include "core/random.h"
 #include "core/text.h"
+#include "phone/config_edit.h"
 #include "sip/validate.h"
 
 namespace exphone::cli {
 
 Status SignalingStack::init(const phone::Config& config) {
-  bool tls_needed = false;
-  for (const auto& a : config.accounts) {
-    auto r = ua::registrar_address(a);
-    tls_needed = tls_needed || (r && net::uses_tls(r->protocol));
-  }
+  const bool tls_needed = phone::needs_tls_client(config);
   net::TransportConfig transport_config = config.transport;
   trusted_clock->set_ntp_configured(!config.clock.servers.empty());
   if (!transport_config.tls.clock) transport_config.tls.clock = trusted_clock;

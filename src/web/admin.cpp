@@ -1,0 +1,192 @@
+#include "web/admin.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <openssl/err.h>
+
+#include <cctype>
+#include <ctime>
+#include <filesystem>
+
+#include "core/durable_file.h"
+#include "net/tls/tls_inspect.h"
+#include "tools/audit/audit.h"
+
+namespace exphone::web {
+
+using json = nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+namespace {
+
+Status edit_and_save(const std::string& config_path, const phone::TomlChange& change) {
+  auto doc = phone::read_config_document(config_path);
+  if (!doc) return doc.error();
+  auto text = phone::edit_config(*doc, change);
+  if (!text) return text.error();
+  return phone::save_config(*doc, *text);
+}
+
+json describe(X509* cert) {
+  auto i = net::tls::describe_certificate(cert);
+  return {{"subject", i.subject},
+          {"issuer", i.issuer},
+          {"not_before", net::tls::format_utc(i.not_before)},
+          {"not_after", net::tls::format_utc(i.not_after)},
+          {"days_left", pki::days_until(i.not_after, std::time(nullptr))},
+          {"sha256_fingerprint", i.sha256_fingerprint},
+          {"is_ca", i.is_ca},
+          {"self_signed", i.self_signed}};
+}
+
+json describe_file(const std::string& shown_as, const std::string& path) {
+  json f = {{"file", shown_as}};
+  auto certs = pki::load_certs(path);
+  if (!certs) {
+    f["error"] = {{"code", certs.error().code}, {"message", certs.error().message}};
+    return f;
+  }
+  f["certificates"] = json::array();
+  for (const auto& c : *certs) f["certificates"].push_back(describe(c.get()));
+  return f;
+}
+
+const char* srtp_name(ua::SrtpPolicy p) {
+  switch (p) {
+    case ua::SrtpPolicy::kOff: return "off";
+    case ua::SrtpPolicy::kMandatory: return "mandatory";
+    default: return "optional";
+  }
+}
+
+const char* key_exchange_name(ua::KeyExchange k) {
+  switch (k) {
+    case ua::KeyExchange::kSdes: return "sdes";
+    case ua::KeyExchange::kDtls: return "dtls";
+    default: return "auto";
+  }
+}
+
+}  // namespace
+
+json accounts_json(const phone::Config& c) {
+  json j = {{"srtp", srtp_name(c.media.srtp)}, {"key_exchange", key_exchange_name(c.media.key_exchange)}, {"accounts", json::array()}};
+  for (std::size_t i = 0; i < c.accounts.size(); ++i) {
+    const auto& a = c.accounts[i];
+    j["accounts"].push_back({{"index", i},
+                             {"name", a.name},
+                             {"registrar", a.registrar},
+                             {"domain", a.domain},
+                             {"user", a.user},
+                             {"auth_user", a.auth_user},
+                             {"transport", a.transport ? std::string(net::to_string(*a.transport)) : std::string()},
+                             {"password_set", !a.password.empty()}});
+  }
+  return j;
+}
+
+Status apply_account(const std::string& config_path, const phone::AccountChange& change) {
+  return edit_and_save(config_path, phone::account_change(change));
+}
+
+Result<std::vector<pki::CertPtr>> parse_ca_upload(std::string_view bytes) {
+  if (bytes.empty()) return make_error("web-not-certificate", "the upload is empty");
+  std::vector<pki::CertPtr> certs;
+  BIO* bio = BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size()));
+  if (bio == nullptr) return make_error("web-not-certificate", "out of memory");
+  if (bytes.find("-----BEGIN") != std::string_view::npos) {
+    while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) certs.emplace_back(x, X509_free);
+  } else {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    X509* x = d2i_X509(nullptr, &p, static_cast<long>(bytes.size()));
+    if (x != nullptr) {
+      certs.emplace_back(x, X509_free);
+      if (p != reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size()) certs.clear();  // trailing bytes
+    }
+  }
+  BIO_free(bio);
+  ERR_clear_error();
+  if (certs.empty()) return make_error("web-not-certificate", "not a certificate (PEM or DER expected)");
+  if (certs.size() > 8) return make_error("web-not-certificate", "more than 8 certificates in one upload");
+  for (const auto& c : certs) {
+    auto info = net::tls::describe_certificate(c.get());
+    if (!info.is_ca)
+      return make_error("web-not-ca", "'" + info.subject +
+                                          "' is not a CA certificate (no basicConstraints cA=TRUE): upload the CA that "
+                                          "issued the server's certificate, not the server's own");
+  }
+  return certs;
+}
+
+Result<json> add_trusted_ca(const std::string& config_path, std::string_view bytes) {
+  auto certs = parse_ca_upload(bytes);
+  if (!certs) return certs.error();
+  auto doc = phone::read_config_document(config_path);
+  if (!doc) return doc.error();
+  json d = describe(certs->front().get());
+  std::string fp = d["sha256_fingerprint"].get<std::string>();
+  std::string id;
+  for (char ch : fp)
+    if (ch != ':' && id.size() < 16) id += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string name = "trusted-ca-" + id + ".pem";
+  const std::string path = (fs::path(doc->base_dir) / name).string();
+  BIO* mem = BIO_new(BIO_s_mem());
+  if (mem == nullptr) return make_error("config-io", "out of memory");
+  for (const auto& c : *certs) {
+    if (PEM_write_bio_X509(mem, c.get()) != 1) {
+      BIO_free(mem);
+      return make_error("config-io", "cannot encode the certificate");
+    }
+  }
+  char* data = nullptr;
+  long n = BIO_get_mem_data(mem, &data);
+  std::string pem(data, static_cast<std::size_t>(n));
+  BIO_free(mem);
+  if (Status s = write_file_atomic(path, pem, 0644, "config-io"); !s) return s.error();
+  auto text = phone::edit_config(*doc, phone::add_ca_file(name));
+  if (!text) return text.error();
+  if (Status s = phone::save_config(*doc, *text); !s) return s.error();
+  d["file"] = name;
+  d["certificates"] = certs->size();
+  return d;
+}
+
+Status remove_trusted_ca(const std::string& config_path, const std::string& file) {
+  return edit_and_save(config_path, phone::remove_ca_file(file));
+}
+
+json certificates_json(const std::string& config_path) {
+  json j = {{"trusted_cas", json::array()}};
+  auto doc = phone::read_config_document(config_path);
+  if (!doc) return j;
+  auto config = phone::parse_config(doc->text, doc->base_dir, doc->path);
+  if (!config) return j;
+  const auto& tls = config->transport.tls;
+  for (const auto& path : tls.ca_files) j["trusted_cas"].push_back(describe_file(phone::config_relative(*doc, path), path));
+  if (!tls.client_cert.empty()) j["device_certificate"] = describe_file(phone::config_relative(*doc, tls.client_cert), tls.client_cert);
+  j["key_export"] = {{"tls_keylog_file", phone::config_relative(*doc, tls.keylog_file)},
+                     {"srtp_keylog_file", phone::config_relative(*doc, config->srtp_keylog_file)}};
+  return j;
+}
+
+Status set_key_export(const std::string& config_path, bool on) {
+  return edit_and_save(config_path, on ? phone::set_key_export("tls-keys.log", "srtp-keys.log") : phone::set_key_export("", ""));
+}
+
+json audit_json(const std::string& config_path) {
+  audit::Options o;
+  auto r = audit::audit_file(config_path, o);
+  if (!r) return {{"error", {{"code", r.error().code}, {"message", r.error().message}}}};
+  json j = {{"errors", r->errors}, {"warnings", r->warnings}, {"infos", r->infos}, {"findings", json::array()}};
+  for (const auto& f : r->findings)
+    j["findings"].push_back({{"id", f.id},
+                             {"severity", std::string(audit::to_string(f.severity))},
+                             {"line", f.line},
+                             {"key", f.key},
+                             {"risk", f.risk},
+                             {"fix", f.fix}});
+  return j;
+}
+
+}  // namespace exphone::web

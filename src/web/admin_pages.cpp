@@ -1,0 +1,143 @@
+// The admin pages that change the config: account, certificates, diagnostics (docs/config.md
+// [web]). Server-rendered like pages.cpp: no scripts, every value escaped, every form with the
+// session's CSRF token.
+#include "web/auth.h"
+#include "web/pages.h"
+
+namespace exphone::web {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+std::string e(const std::string& v) { return html_escape(v); }
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string csrf_field(const std::string& csrf) { return "<input type=\"hidden\" name=\"csrf\" value=\"" + e(csrf) + "\">"; }
+
+std::string message_line(const std::string& message, bool error) {
+  if (message.empty()) return "";
+  return std::string("<p id=\"message\" class=\"") + (error ? "bad" : "ok") + "\">" + e(message) + "</p>\n";
+}
+
+std::string select(const std::string& name, const std::string& current, std::initializer_list<const char*> options) {
+  std::string s = "<select name=\"" + e(name) + "\">";
+  for (const char* o : options)
+    s += std::string("<option value=\"") + o + "\"" + (current == o ? " selected" : "") + ">" + (*o ? o : "(from registrar URI)") + "</option>";
+  return s + "</select>";
+}
+
+std::string text_input(const std::string& label, const std::string& name, const std::string& value) {
+  return "<tr><th><label for=\"" + e(name) + "\">" + e(label) + "</label></th><td><input id=\"" + e(name) + "\" name=\"" + e(name) +
+         "\" value=\"" + e(value) + "\" size=\"40\"></td></tr>\n";
+}
+
+std::string cert_rows(const json& file) {
+  std::string b;
+  if (file.contains("error")) {
+    return "<tr><td>" + e(str(file, "file")) + "</td><td colspan=\"5\" class=\"bad\">" + e(str(file["error"], "message")) + "</td></tr>\n";
+  }
+  for (const auto& c : file.value("certificates", json::array())) {
+    long days = c.value("days_left", 0L);
+    b += "<tr class=\"cert\"><td>" + e(str(file, "file")) + "</td><td class=\"subject\">" + e(str(c, "subject")) + "</td><td>" +
+         e(str(c, "issuer")) + "</td><td class=\"" + (days < 30 ? "bad" : "ok") + "\">" + e(str(c, "not_before")) + " .. " +
+         e(str(c, "not_after")) + " (" + std::to_string(days) + " days)</td><td><code>" + e(str(c, "sha256_fingerprint")) +
+         "</code></td>";
+  }
+  return b;
+}
+
+}  // namespace
+
+std::string account_page(const json& a, const std::string& csrf, const std::string& message, bool error,
+                         const std::string& read_only) {
+  std::string b = nav() + "<h1>SIP account</h1>\n" + message_line(message, error);
+  if (!read_only.empty()) b += "<p class=\"bad\">" + e(read_only) + "</p>\n";
+  for (const auto& acc : a.value("accounts", json::array())) {
+    const std::string idx = str(acc, "index");
+    b += "<h2>" + e(str(acc, "name")) + "</h2>\n<form method=\"post\" action=\"/account\" class=\"account-form\">" + csrf_field(csrf) +
+         "<input type=\"hidden\" name=\"index\" value=\"" + e(idx) + "\"><table>\n" +
+         text_input("Registrar (sip: or sips: URI)", "registrar", str(acc, "registrar")) + text_input("Domain", "domain", str(acc, "domain")) +
+         text_input("User", "user", str(acc, "user")) + text_input("Authentication user", "auth_user", str(acc, "auth_user")) +
+         "<tr><th><label for=\"password\">Password</label></th><td><input id=\"password\" type=\"password\" name=\"password\" "
+         "autocomplete=\"new-password\" placeholder=\"" +
+         (acc.value("password_set", false) ? "(set; leave empty to keep it)" : "(none)") +
+         "\"></td></tr>\n<tr><th>Transport</th><td>" + select("transport", str(acc, "transport"), {"", "udp", "tcp", "tls", "ws", "wss"}) +
+         "</td></tr>\n<tr><th>SRTP (all accounts)</th><td>" + select("srtp", str(a, "srtp"), {"off", "optional", "mandatory"}) +
+         "</td></tr>\n<tr><th>Key exchange (all accounts)</th><td>" + select("key_exchange", str(a, "key_exchange"), {"auto", "sdes", "dtls"}) +
+         "</td></tr>\n</table><button type=\"submit\"" + (read_only.empty() ? "" : " disabled") +
+         ">Save and re-register</button></form>\n";
+  }
+  return page("SIP account", b);
+}
+
+std::string certificates_page(const json& c, const std::string& csrf, const std::string& message, bool error,
+                              const std::string& read_only) {
+  std::string b = nav() + "<h1>Certificates</h1>\n" + message_line(message, error);
+  if (!read_only.empty()) b += "<p class=\"bad\">" + e(read_only) + "</p>\n";
+  b += "<h2>Trusted CAs</h2>\n<table id=\"trusted-cas\"><tr><th>File</th><th>Subject</th><th>Issuer</th><th>Valid</th>"
+       "<th>SHA-256</th><th></th></tr>\n";
+  for (const auto& f : c.value("trusted_cas", json::array())) {
+    std::string rows = cert_rows(f);
+    b += rows + "<td><form method=\"post\" action=\"/certificates/ca/remove\">" + csrf_field(csrf) +
+         "<input type=\"hidden\" name=\"file\" value=\"" + e(str(f, "file")) + "\"><button type=\"submit\">Remove</button></form></td></tr>\n";
+  }
+  b += "</table>\n<form method=\"post\" action=\"/certificates/ca\" enctype=\"multipart/form-data\" id=\"ca-upload\">" + csrf_field(csrf) +
+       "<label>Add a trusted CA (PEM or DER) <input type=\"file\" name=\"ca\" accept=\".pem,.crt,.cer,.der\"></label> "
+       "<button type=\"submit\">Upload</button></form>\n";
+  b += "<h2>Device certificate</h2>\n";
+  if (c.contains("device_certificate")) {
+    b += "<table id=\"device-cert\"><tr><th>File</th><th>Subject</th><th>Issuer</th><th>Valid</th><th>SHA-256</th></tr>\n" +
+         cert_rows(c["device_certificate"]) + "</tr></table>\n";
+  } else {
+    b += "<p>None: the phone cannot do mutual TLS.</p>\n";
+  }
+  return page("Certificates", b);
+}
+
+std::string diagnostics_page(const json& certs, const json& audit, const std::string& csrf, const std::string& message, bool error,
+                             const std::string& read_only) {
+  std::string b = nav() + "<h1>Diagnostics</h1>\n" + message_line(message, error);
+  if (!read_only.empty()) b += "<p class=\"bad\">" + e(read_only) + "</p>\n";
+  const json& k = certs.contains("key_export") ? certs["key_export"] : json::object();
+  const bool on = !str(k, "tls_keylog_file").empty() || !str(k, "srtp_keylog_file").empty();
+  b += "<h2>Key export</h2>\n";
+  if (on) {
+    b += "<p class=\"bad\" id=\"key-export-on\"><strong>Key export is ON.</strong> The TLS secrets (" + e(str(k, "tls_keylog_file")) +
+         ") and SRTP master keys (" + e(str(k, "srtp_keylog_file")) +
+         ") of every call are written to files on the phone: whoever gets them and a capture hears the calls. "
+         "Turn it off when the troubleshooting is done.</p>\n";
+  } else {
+    b += "<p id=\"key-export-off\">Key export is off. Turning it on writes the TLS secrets and the SRTP keys of every call to "
+         "files on the phone (mode 0600), so that Wireshark or <code>exphone diag</code> can decrypt a capture. Anyone holding "
+         "those files and a capture can listen to the calls.</p>\n";
+  }
+  b += "<form method=\"post\" action=\"/diagnostics/key-export\">" + csrf_field(csrf) + "<input type=\"hidden\" name=\"enable\" value=\"" +
+       (on ? "0" : "1") + "\"><button type=\"submit\">" + (on ? "Turn key export off" : "Turn key export on") + "</button></form>\n";
+  b += "<h2>Security audit</h2>\n";
+  if (audit.contains("error")) {
+    b += "<p class=\"bad\">" + e(str(audit["error"], "message")) + "</p>\n";
+  } else {
+    b += "<p id=\"audit-summary\">" + str(audit, "errors") + " errors, " + str(audit, "warnings") + " warnings</p>\n"
+         "<table id=\"audit\"><tr><th>Severity</th><th>Finding</th><th>Setting</th><th>Risk</th><th>Fix</th></tr>\n";
+    for (const auto& f : audit.value("findings", json::array())) {
+      b += "<tr class=\"finding " + e(str(f, "severity")) + "\"><td>" + e(str(f, "severity")) + "</td><td>" + e(str(f, "id")) + "</td><td>" +
+           e(str(f, "key")) + "</td><td>" + e(str(f, "risk")) + "</td><td>" + e(str(f, "fix")) + "</td></tr>\n";
+    }
+    b += "</table>\n";
+  }
+  return page("Diagnostics", b);
+}
+
+std::string applied_page(const std::string& what) {
+  return page("Saved", nav() + "<h1>Saved</h1>\n<p id=\"message\" class=\"ok\">" + e(what) +
+                           "</p>\n<p>The phone restarts on the new configuration now (once no call is active) and registers "
+                           "again; log in again and look at the <a href=\"/\">status</a>.</p>\n");
+}
+
+}  // namespace exphone::web
