@@ -12,6 +12,7 @@
 #include "core/durable_file.h"
 #include "net/tls/tls_inspect.h"
 #include "tools/audit/audit.h"
+#include "tools/pki/issuer.h"
 
 namespace exphone::web {
 
@@ -131,18 +132,8 @@ Result<json> add_trusted_ca(const std::string& config_path, std::string_view byt
     if (ch != ':' && id.size() < 16) id += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   const std::string name = "trusted-ca-" + id + ".pem";
   const std::string path = (fs::path(doc->base_dir) / name).string();
-  BIO* mem = BIO_new(BIO_s_mem());
-  if (mem == nullptr) return make_error("config-io", "out of memory");
-  for (const auto& c : *certs) {
-    if (PEM_write_bio_X509(mem, c.get()) != 1) {
-      BIO_free(mem);
-      return make_error("config-io", "cannot encode the certificate");
-    }
-  }
-  char* data = nullptr;
-  long n = BIO_get_mem_data(mem, &data);
-  std::string pem(data, static_cast<std::size_t>(n));
-  BIO_free(mem);
+  std::string pem;
+  for (const auto& c : *certs) pem += pki::cert_pem(c.get());
   if (Status s = write_file_atomic(path, pem, 0644, "config-io"); !s) return s.error();
   auto text = phone::edit_config(*doc, phone::add_ca_file(name));
   if (!text) return text.error();

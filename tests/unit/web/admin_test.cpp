@@ -1,0 +1,181 @@
+// The admin page's changes (web/admin.h, phone/config_edit.h) and its form parser (web/multipart.h):
+// a change either loads whole and is written atomically with FILE.prev, or nothing is written.
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "phone/config_edit.h"
+#include "tools/pki/issuer.h"
+#include "web/admin.h"
+#include "web/multipart.h"
+
+using namespace exphone;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string pem_of(X509* x) { return pki::cert_pem(x); }
+
+std::string der_of(X509* x) {
+  unsigned char* d = nullptr;
+  int n = i2d_X509(x, &d);
+  std::string out(reinterpret_cast<char*>(d), static_cast<std::size_t>(n));
+  OPENSSL_free(d);
+  return out;
+}
+
+struct Dir {
+  std::string path = (fs::temp_directory_path() / ("exphone-admin-" + std::to_string(::getpid()))).string();
+  std::string config = path + "/phone.toml";
+  Dir() {
+    fs::create_directories(path);
+    std::ofstream(config) << "# hand-written\n[[account]]\nuser = \"1001\"\npassword = \"s3cret\"\ndomain = \"plant.local\"\n"
+                             "registrar = \"sip:10.0.0.1\"\ntransport = \"udp\"\n[phone]\nsrtp = \"optional\"\n";
+  }
+  ~Dir() { fs::remove_all(path); }
+};
+
+}  // namespace
+
+TEST(ConfigEdit, AccountChangeKeepsThePasswordAndWritesAtomically) {
+  Dir d;
+  phone::AccountChange c;
+  c.registrar = "sip:pbx.plant.local";
+  c.domain = "plant.local";
+  c.user = "1002";
+  c.transport = "tcp";
+  c.srtp = "mandatory";
+  ASSERT_TRUE(web::apply_account(d.config, c));
+  auto loaded = phone::load_config(d.config);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->accounts[0].user, "1002");
+  EXPECT_EQ(loaded->accounts[0].password, "s3cret");  // no password given: kept
+  EXPECT_EQ(loaded->media.srtp, ua::SrtpPolicy::kMandatory);
+  struct stat st {};
+  ASSERT_EQ(::stat(d.config.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(slurp(d.config + ".prev").find("# hand-written"), std::string::npos);
+  auto j = web::accounts_json(*loaded);
+  EXPECT_EQ(j["accounts"][0]["transport"], "tcp");
+  EXPECT_EQ(j["accounts"][0]["password_set"], true);
+  EXPECT_EQ(j.dump().find("s3cret"), std::string::npos);
+}
+
+TEST(ConfigEdit, WhatDoesNotLoadOrCannotStartIsNeverWritten) {
+  Dir d;
+  const std::string before = slurp(d.config);
+  phone::AccountChange bad;
+  bad.domain = "plant.local";
+  bad.user = "1001";
+  bad.transport = "carrier-pigeon";
+  auto s = web::apply_account(d.config, bad);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, "config");
+  // Loads, but the daemon could not start on it: TLS without trust anchors.
+  phone::AccountChange tls;
+  tls.registrar = "sips:pbx.plant.local";
+  tls.domain = "plant.local";
+  tls.user = "1001";
+  auto t = web::apply_account(d.config, tls);
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, "tls-config");
+  phone::AccountChange nobody;
+  nobody.index = 3;
+  EXPECT_EQ(web::apply_account(d.config, nobody).error().code, "config-edit");
+  EXPECT_EQ(slurp(d.config), before);
+  EXPECT_FALSE(fs::exists(d.config + ".prev"));
+}
+
+TEST(TrustedCa, OnlyCaCertificatesPemOrDer) {
+  Dir d;
+  auto ca = pki::make_root_ca("Plant Root CA", 365);
+  ASSERT_TRUE(ca);
+  pki::LeafSpec spec;
+  spec.common_name = "pbx.plant.local";
+  auto leaf = pki::make_leaf(spec, *ca);
+  ASSERT_TRUE(leaf);
+  EXPECT_EQ(web::parse_ca_upload(pem_of(leaf->cert.get())).error().code, "web-not-ca");
+  EXPECT_EQ(web::parse_ca_upload(pem_of(leaf->cert.get()) + pem_of(ca->cert.get())).error().code, "web-not-ca");  // a server chain
+  EXPECT_EQ(web::parse_ca_upload("").error().code, "web-not-certificate");
+  EXPECT_EQ(web::parse_ca_upload("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").error().code, "web-not-certificate");
+  EXPECT_EQ(web::parse_ca_upload(der_of(ca->cert.get()) + "x").error().code, "web-not-certificate");  // trailing bytes
+  EXPECT_EQ(web::parse_ca_upload(der_of(leaf->cert.get())).error().code, "web-not-ca");
+
+  auto added = web::add_trusted_ca(d.config, der_of(ca->cert.get()));
+  ASSERT_TRUE(added) << added.error().message;
+  const std::string file = (*added)["file"];
+  EXPECT_EQ(file.rfind("trusted-ca-", 0), 0u);
+  auto c = phone::load_config(d.config);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->transport.tls.ca_files.size(), 1u);
+  EXPECT_EQ(c->transport.tls.ca_files[0], fs::canonical(d.path).string() + "/" + file);
+  auto listed = web::certificates_json(d.config);
+  EXPECT_EQ(listed["trusted_cas"][0]["certificates"][0]["subject"], (*added)["subject"]);
+  EXPECT_TRUE(listed["trusted_cas"][0]["certificates"][0]["is_ca"].get<bool>());
+  ASSERT_TRUE(web::add_trusted_ca(d.config, pem_of(ca->cert.get())));  // the same again: listed once
+  EXPECT_EQ(phone::load_config(d.config)->transport.tls.ca_files.size(), 1u);
+  ASSERT_TRUE(web::remove_trusted_ca(d.config, file));
+  EXPECT_TRUE(phone::load_config(d.config)->transport.tls.ca_files.empty());
+  EXPECT_EQ(web::remove_trusted_ca(d.config, file).error().code, "config-edit");
+}
+
+TEST(KeyExport, OnAndOff) {
+  Dir d;
+  ASSERT_TRUE(web::set_key_export(d.config, true));
+  auto c = phone::load_config(d.config);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(fs::path(c->transport.tls.keylog_file).filename(), "tls-keys.log");
+  EXPECT_EQ(fs::path(c->srtp_keylog_file).filename(), "srtp-keys.log");
+  ASSERT_TRUE(web::set_key_export(d.config, false));
+  c = phone::load_config(d.config);
+  EXPECT_TRUE(c->transport.tls.keylog_file.empty());
+  EXPECT_TRUE(c->srtp_keylog_file.empty());
+  EXPECT_EQ(slurp(d.config).find("diagnostics"), std::string::npos);
+}
+
+TEST(Multipart, WhatBrowsersSend) {
+  auto b = web::multipart_boundary("multipart/form-data; boundary=----WebKitFormBoundaryAbC123");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*b, "----WebKitFormBoundaryAbC123");
+  EXPECT_EQ(*web::multipart_boundary("Multipart/Form-Data; charset=utf-8; boundary=\"a b\""), "a b");
+  EXPECT_FALSE(web::multipart_boundary("application/x-www-form-urlencoded"));
+  EXPECT_FALSE(web::multipart_boundary("multipart/form-data"));
+  static const char raw[] =
+      "preamble\r\n------WebKitFormBoundaryAbC123\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n0123\r\n"
+      "------WebKitFormBoundaryAbC123\r\nContent-Disposition: form-data; name=\"ca\"; filename=\"root.der\"\r\n"
+      "Content-Type: application/x-x509-ca-cert\r\n\r\n\x30\x82\r\n\x00\x01\r\n------WebKitFormBoundaryAbC123--\r\nepilogue";
+  const std::string body(raw, sizeof raw - 1);  // NUL inside
+  auto parts = web::parse_multipart(body, *b);
+  ASSERT_TRUE(parts) << parts.error().message;
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ(web::find_part(*parts, "csrf")->data, "0123");
+  const auto* ca = web::find_part(*parts, "ca");
+  ASSERT_NE(ca, nullptr);
+  EXPECT_EQ(ca->filename, "root.der");
+  EXPECT_EQ(ca->content_type, "application/x-x509-ca-cert");
+  EXPECT_EQ(ca->data, std::string("\x30\x82\r\n\x00\x01", 6));  // binary, CRLF inside kept
+  for (const std::string& bad :
+       {std::string("no boundary here"), std::string("--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated"),
+        std::string("--B\r\nX: y\r\n\r\ndata\r\n--B--"), std::string("--B\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nd\r\n--B--"),
+        std::string("--Bjunk")}) {
+    auto r = web::parse_multipart(bad, "B");
+    EXPECT_FALSE(r) << bad;
+    if (!r) EXPECT_EQ(r.error().code, "web-bad-form");
+  }
+  std::string many;
+  for (int i = 0; i < 9; ++i) many += "--B\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n";
+  many += "--B--";
+  EXPECT_FALSE(web::parse_multipart(many, "B"));
+}
