@@ -1,6 +1,7 @@
 #include "web/admin.h"
 
 #include <openssl/pem.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include <openssl/err.h>
@@ -8,10 +9,12 @@
 #include <cctype>
 #include <ctime>
 #include <filesystem>
+#include <unistd.h>
 
 #include "core/durable_file.h"
 #include "net/tls/tls_inspect.h"
 #include "tools/audit/audit.h"
+#include "tools/pki/csr.h"
 #include "tools/pki/issuer.h"
 
 namespace exphone::web {
@@ -120,17 +123,37 @@ Result<std::vector<pki::CertPtr>> parse_ca_upload(std::string_view bytes) {
   return certs;
 }
 
+namespace {
+
+constexpr const char* kCsrKey = "device-csr.key";
+
+std::string fingerprint_id(X509* cert) {
+  std::string id;
+  for (char ch : net::tls::describe_certificate(cert).sha256_fingerprint)
+    if (ch != ':' && id.size() < 16) id += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return id;
+}
+
+Result<pki::KeyPtr> parse_key(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return make_error("web-bad-key", "out of memory");
+  // no passphrase callback: an encrypted key fails instead of prompting
+  EVP_PKEY* k = PEM_read_bio_PrivateKey(bio, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
+  BIO_free(bio);
+  ERR_clear_error();
+  if (k == nullptr) return make_error("web-bad-key", "not an unencrypted PEM private key");
+  return pki::KeyPtr(k, EVP_PKEY_free);
+}
+
+}  // namespace
+
 Result<json> add_trusted_ca(const std::string& config_path, std::string_view bytes) {
   auto certs = parse_ca_upload(bytes);
   if (!certs) return certs.error();
   auto doc = phone::read_config_document(config_path);
   if (!doc) return doc.error();
   json d = describe(certs->front().get());
-  std::string fp = d["sha256_fingerprint"].get<std::string>();
-  std::string id;
-  for (char ch : fp)
-    if (ch != ':' && id.size() < 16) id += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  const std::string name = "trusted-ca-" + id + ".pem";
+  const std::string name = "trusted-ca-" + fingerprint_id(certs->front().get()) + ".pem";
   const std::string path = (fs::path(doc->base_dir) / name).string();
   std::string pem;
   for (const auto& c : *certs) pem += pki::cert_pem(c.get());
@@ -159,6 +182,65 @@ json certificates_json(const std::string& config_path) {
   j["key_export"] = {{"tls_keylog_file", phone::config_relative(*doc, tls.keylog_file)},
                      {"srtp_keylog_file", phone::config_relative(*doc, config->srtp_keylog_file)}};
   return j;
+}
+
+Result<std::string> generate_csr(const std::string& config_path, const std::string& common_name) {
+  auto doc = phone::read_config_document(config_path);
+  if (!doc) return doc.error();
+  auto key = pki::generate_key(pki::KeyType::kEcP256);
+  if (!key) return key.error();
+  pki::CsrSpec spec;
+  spec.common_name = common_name;
+  auto csr = pki::make_csr_pem(key->get(), spec);
+  if (!csr) return csr.error();
+  if (Status s = write_file_atomic((fs::path(doc->base_dir) / kCsrKey).string(), pki::key_pem(key->get()), 0600, "config-io"); !s)
+    return s.error();
+  return *csr;
+}
+
+Result<json> install_device_certificate(const std::string& config_path, std::string_view cert_pem, std::string_view key_pem) {
+  auto doc = phone::read_config_document(config_path);
+  if (!doc) return doc.error();
+  std::vector<pki::CertPtr> certs;
+  if (BIO* bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()))) {
+    while (certs.size() < 9)
+      if (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) certs.emplace_back(x, X509_free);
+      else break;
+    BIO_free(bio);
+    ERR_clear_error();
+  }
+  if (certs.empty()) return make_error("web-not-certificate", "no PEM certificate in the upload");
+  if (certs.size() > 8) return make_error("web-not-certificate", "more than 8 certificates in one upload");
+  if (net::tls::describe_certificate(certs[0].get()).is_ca)
+    return make_error("web-not-certificate", "the first certificate is a CA: upload the device's own certificate first");
+  const std::string csr_key_path = (fs::path(doc->base_dir) / kCsrKey).string();
+  pki::KeyPtr key;
+  if (!key_pem.empty()) {
+    auto k = parse_key(key_pem);
+    if (!k) return k.error();
+    key = *k;
+  } else {
+    auto k = pki::load_key(csr_key_path);
+    if (!k) return make_error("web-bad-key", "no key uploaded and no key of a CSR made on this phone");
+    key = *k;
+  }
+  if (!pki::key_matches(certs[0].get(), key.get()))
+    return make_error("web-key-mismatch", key_pem.empty() ? "the certificate is not for the key of the CSR made on this phone"
+                                                          : "the private key does not belong to the certificate");
+  const std::string id = fingerprint_id(certs[0].get());
+  const std::string crt_name = "device-" + id + ".crt", key_name = "device-" + id + ".key";
+  std::string chain;
+  for (const auto& c : certs) chain += pki::cert_pem(c.get());
+  if (Status s = write_file_atomic((fs::path(doc->base_dir) / crt_name).string(), chain, 0644, "config-io"); !s) return s.error();
+  if (Status s = write_file_atomic((fs::path(doc->base_dir) / key_name).string(), pki::key_pem(key.get()), 0600, "config-io"); !s)
+    return s.error();
+  auto text = phone::edit_config(*doc, phone::set_device_certificate(crt_name, key_name));
+  if (!text) return text.error();
+  if (Status s = phone::save_config(*doc, *text); !s) return s.error();
+  if (key_pem.empty()) ::unlink(csr_key_path.c_str());  // now device-<id>.key
+  json d = describe(certs[0].get());
+  d["file"] = crt_name;
+  return d;
 }
 
 Status set_key_export(const std::string& config_path, bool on) {

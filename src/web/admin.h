@@ -34,6 +34,17 @@ Status remove_trusted_ca(const std::string& config_path, const std::string& file
 // and the device certificate.
 nlohmann::ordered_json certificates_json(const std::string& config_path);
 
+// The phone makes its own key: a new EC P-256 key kept as CONFIGDIR/device-csr.key (0600) and a
+// PKCS#10 request for it (PEM) to take to the site CA. Errors: pki-csr, config-io.
+Result<std::string> generate_csr(const std::string& config_path, const std::string& common_name);
+// The device certificate for mutual TLS: PEM (the leaf first, its chain after it), with its key
+// (PEM, unencrypted) or, without one, for the key of the last generate_csr. The key must match
+// the certificate; a CA certificate is refused. Written as CONFIGDIR/device-<fingerprint prefix>.crt
+// and .key (0600) and set as [tls] client_cert / client_key. Returns the leaf's description.
+// Errors: web-not-certificate, web-bad-key, web-key-mismatch, config, config-io.
+Result<nlohmann::ordered_json> install_device_certificate(const std::string& config_path, std::string_view cert_pem,
+                                                          std::string_view key_pem);
+
 // Key export ([diagnostics] tls_keylog_file / srtp_keylog_file) on: CONFIGDIR/tls-keys.log and
 // CONFIGDIR/srtp-keys.log; off: both removed from the config.
 Status set_key_export(const std::string& config_path, bool on);

@@ -97,6 +97,13 @@ std::string certificates_page(const json& c, const std::string& csrf, const std:
   } else {
     b += "<p>None: the phone cannot do mutual TLS.</p>\n";
   }
+  b += "<form method=\"post\" action=\"/certificates/device\" enctype=\"multipart/form-data\" id=\"device-upload\">" + csrf_field(csrf) +
+       "<label>Certificate (PEM, chain after it) <input type=\"file\" name=\"cert\"></label> <label>Private key (PEM; "
+       "leave empty for a certificate issued for this phone's CSR) <input type=\"file\" name=\"key\"></label> "
+       "<button type=\"submit\">Install</button></form>\n"
+       "<form method=\"post\" action=\"/certificates/csr\" id=\"csr-form\">" + csrf_field(csrf) +
+       "<label>Common name <input name=\"common_name\" size=\"30\"></label> <button type=\"submit\">Generate a key and "
+       "CSR on the phone</button> (the key never leaves the phone)</form>\n";
   return page("Certificates", b);
 }
 
@@ -132,6 +139,13 @@ std::string diagnostics_page(const json& certs, const json& audit, const std::st
     b += "</table>\n";
   }
   return page("Diagnostics", b);
+}
+
+std::string csr_page(const std::string& csr_pem) {
+  return page("CSR", nav() + "<h1>Certificate signing request</h1>\n<p>The phone made a new key (it stays on the phone) and "
+                             "this request for it. Have the site CA sign it (your CA's tool, or <code>openssl x509 -req -in "
+                             "phone.csr -CA ca.crt -CAkey ca.key -days 825 -copy_extensions copy</code>), then install the certificate on the <a href=\"/certificates\">Certificates</a> page "
+                             "without a key file.</p>\n<pre id=\"csr\">" + e(csr_pem) + "</pre>\n");
 }
 
 std::string applied_page(const std::string& what) {

@@ -26,6 +26,8 @@ std::string certificates_page(const nlohmann::ordered_json& certificates, const 
                               bool error, const std::string& read_only);
 std::string diagnostics_page(const nlohmann::ordered_json& certificates, const nlohmann::ordered_json& audit, const std::string& csrf,
                              const std::string& message, bool error, const std::string& read_only);
+// A CSR made on the phone, to take to the site CA.
+std::string csr_page(const std::string& csr_pem);
 // After a saved change: the phone restarts on it.
 std::string applied_page(const std::string& what);
 // Why a call report is not secure ("" when it is): the padlock's missing half.

@@ -441,6 +441,42 @@ std::optional<Response> WebServer::Impl::handle_admin(const Request& req, const 
     return change("removal of trusted CA " + file, [&] { return remove_trusted_ca(admin.config_path, file); }, certs_error);
   }
 
+  if ((target == "/certificates/csr" || target == "/api/csr") && !get) {
+    std::string cn;
+    if (api) {
+      auto j = json_body(req);
+      if (j && j->is_object()) cn = jfield(*j, "common_name");
+    } else if (auto f = parse_form(req.body())) {
+      cn = field(*f, "common_name");
+    }
+    if (!read_only.empty())
+      return api ? json_reply(req, http::status::conflict, error_json(make_error("web-read-only", read_only))) : certs_error(read_only);
+    auto csr = generate_csr(admin.config_path, cn);
+    if (!csr) return api ? json_reply(req, http::status::unprocessable_entity, error_json(csr.error()))
+                         : certs_error(csr.error().code + ": " + csr.error().message);
+    std::cerr << "exphone web: new device key and CSR for '" << cn << "'" << std::endl;
+    if (api) return json_reply(req, http::status::ok, {{"ok", true}, {"csr", *csr}});
+    return html(req, http::status::ok, csr_page(*csr));
+  }
+  if ((target == "/certificates/device" || target == "/api/device-certificate") && !get) {
+    std::string cert, key;
+    if (api) {
+      auto j = json_body(req);
+      if (j && j->is_object()) cert = jfield(*j, "cert"), key = jfield(*j, "key");
+    } else {
+      auto boundary = multipart_boundary(sv(req[http::field::content_type]));
+      if (!boundary) return certs_error(boundary.error().message);
+      auto parts = parse_multipart(req.body(), *boundary);
+      if (!parts) return certs_error(parts.error().message);
+      if (const FormPart* p = find_part(*parts, "cert")) cert = p->data;
+      if (const FormPart* p = find_part(*parts, "key")) key = p->data;
+    }
+    return change("device certificate", [&]() -> Status {
+      auto d = install_device_certificate(admin.config_path, cert, key);
+      if (!d) return d.error();
+      return Ok{};
+    }, certs_error);
+  }
   if (target == "/diagnostics" && get)
     return html(req, http::status::ok,
                 diagnostics_page(certificates_json(admin.config_path), audit_json(admin.config_path), csrf, "", false, read_only));

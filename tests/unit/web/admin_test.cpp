@@ -179,3 +179,78 @@ TEST(Multipart, WhatBrowsersSend) {
   many += "--B--";
   EXPECT_FALSE(web::parse_multipart(many, "B"));
 }
+
+namespace {
+
+// What the site CA does with the phone's CSR (openssl x509 -req): a leaf for the requested key.
+std::string sign_csr(const std::string& csr_pem, const pki::Issued& ca) {
+  BIO* b = BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size()));
+  X509_REQ* req = PEM_read_bio_X509_REQ(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  EXPECT_NE(req, nullptr);
+  EVP_PKEY* pub = X509_REQ_get0_pubkey(req);
+  EXPECT_EQ(X509_REQ_verify(req, pub), 1);  // signed with the key it asks for
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+  X509_set_issuer_name(x, X509_get_subject_name(ca.cert.get()));
+  X509_set_subject_name(x, X509_REQ_get_subject_name(req));
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+  X509_set_pubkey(x, pub);
+  X509_sign(x, ca.key.get(), EVP_sha256());
+  std::string pem = pki::cert_pem(x);
+  X509_free(x);
+  X509_REQ_free(req);
+  return pem;
+}
+
+}  // namespace
+
+TEST(DeviceCertificate, CsrMadeOnThePhoneThenTheSignedCertificateWithoutAKey) {
+  Dir d;
+  auto ca = pki::make_root_ca("Plant Root CA", 365);
+  ASSERT_TRUE(ca);
+  EXPECT_EQ(web::generate_csr(d.config, "").error().code, "pki-csr");
+  auto csr = web::generate_csr(d.config, "phone-1001");
+  ASSERT_TRUE(csr) << csr.error().message;
+  EXPECT_EQ(csr->rfind("-----BEGIN CERTIFICATE REQUEST-----", 0), 0u);
+  EXPECT_EQ(csr->find("PRIVATE KEY"), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(::stat((d.path + "/device-csr.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string cert = sign_csr(*csr, *ca);
+
+  // someone else's certificate is not taken for this key
+  pki::LeafSpec spec;
+  spec.common_name = "other";
+  auto other = pki::make_leaf(spec, *ca);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(web::install_device_certificate(d.config, pki::cert_pem(other->cert.get()), "").error().code, "web-key-mismatch");
+  EXPECT_EQ(web::install_device_certificate(d.config, cert, pki::key_pem(other->key.get())).error().code, "web-key-mismatch");
+  EXPECT_EQ(web::install_device_certificate(d.config, pki::cert_pem(ca->cert.get()), "").error().code, "web-not-certificate");
+  EXPECT_EQ(web::install_device_certificate(d.config, cert, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").error().code,
+            "web-bad-key");
+
+  auto installed = web::install_device_certificate(d.config, cert, "");
+  ASSERT_TRUE(installed) << installed.error().message;
+  auto c = phone::load_config(d.config);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(fs::path(c->transport.tls.client_cert).filename(), (*installed)["file"].get<std::string>());
+  auto key = pki::load_key(c->transport.tls.client_key);
+  ASSERT_TRUE(key);
+  auto certs = pki::load_certs(c->transport.tls.client_cert);
+  ASSERT_TRUE(certs);
+  EXPECT_TRUE(pki::key_matches((*certs)[0].get(), key->get()));
+  ASSERT_EQ(::stat(c->transport.tls.client_key.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(fs::exists(d.path + "/device-csr.key"));  // it is the device key now
+  auto listed = web::certificates_json(d.config);
+  EXPECT_NE(listed["device_certificate"]["certificates"][0]["subject"].get<std::string>().find("phone-1001"), std::string::npos);
+  EXPECT_EQ(listed.dump().find("PRIVATE"), std::string::npos);
+
+  // and a certificate uploaded with its own key
+  auto own = web::install_device_certificate(d.config, pki::cert_pem(other->cert.get()) + pki::cert_pem(ca->cert.get()),
+                                             pki::key_pem(other->key.get()));
+  ASSERT_TRUE(own) << own.error().message;
+  EXPECT_EQ(phone::load_config(d.config)->transport.tls.client_cert.find("device-"), c->transport.tls.client_cert.find("device-"));
+}
