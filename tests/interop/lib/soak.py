@@ -317,8 +317,27 @@ def slope_kib_per_hour(rows):
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else None
 
 
-def summarize(res, warmup_s=0, slope_max_kib_h=1024):
-    """Figures and verdicts of a run (see bench/soak.py)."""
+def envelope(rows, t_start, window_s=60):
+    """Per window of `window_s` seconds: the highest and the lowest VmRSS sampled in it, at the
+    window's mean sample time. RSS flips by ~1 MiB between samples taken during a call and between
+    calls (media buffers, SRTP contexts); the maxima follow the in-call level without that flip (the
+    minima only where a window happens to hold a sample between two calls)."""
+    groups = {}
+    for r in rows:
+        groups.setdefault(int((r["t_s"] - t_start) // window_s), []).append(r)
+    hi, lo = [], []
+    for k in sorted(groups):
+        g = groups[k]
+        t = sum(r["t_s"] for r in g) / len(g)
+        hi.append({"t_s": t, "rss_kib": max(r["rss_kib"] for r in g)})
+        lo.append({"t_s": t, "rss_kib": min(r["rss_kib"] for r in g)})
+    return hi, lo
+
+
+def summarize(res, warmup_s=0, slope_max_kib_h=1024, window_s=60):
+    """Figures and verdicts of a run (see bench/soak.py). The RSS verdict is on the slope of the
+    per-minute maxima (the in-call level, `envelope`) over the second half of the call phase; the
+    slope of the raw samples is given beside it."""
     calls = [r for r in res["samples"] if r["phase"] == "calls"]
     s = {"calls_ok": res.get("calls_ok"), "calls_failed": res.get("calls_failed"),
          "daemon_reports": res.get("daemon_reports"), "daemon_secure": res.get("daemon_secure"),
@@ -337,9 +356,14 @@ def summarize(res, warmup_s=0, slope_max_kib_h=1024):
     s["rss_first_after_warmup_t_s"] = after[0]["t_s"] if after else None
     s["rss_last_kib"] = calls[-1]["rss_kib"] if calls else None
     s["rss_max_in_calls_kib"] = max((r["rss_kib"] for r in calls), default=None)
-    half = calls[len(calls) // 2:]
-    s["rss_slope_second_half_kib_h"] = slope_kib_per_hour(half)
-    s["rss_slope_after_warmup_kib_h"] = slope_kib_per_hour(after)
+    hi, _ = envelope(after, t_start, window_s)
+    s["rss_window_s"] = window_s
+    s["rss_minute_max_first_kib"] = hi[0]["rss_kib"] if hi else None
+    s["rss_minute_max_last_kib"] = hi[-1]["rss_kib"] if hi else None
+    t_half = (t_start + calls[-1]["t_s"]) / 2 if calls else 0
+    s["rss_slope_second_half_kib_h"] = slope_kib_per_hour([r for r in hi if r["t_s"] >= t_half])
+    s["rss_slope_second_half_raw_kib_h"] = slope_kib_per_hour([r for r in calls if r["t_s"] >= t_half])
+    s["rss_slope_after_warmup_kib_h"] = slope_kib_per_hour(hi)
     s["fd_diff"] = sorted(set(res.get("fd_table_end", [])) ^ set(res.get("fd_table_baseline", [])))
     s["verdict_fds"] = base is not None and end is not None and end["fds"] == base["fds"]
     sl = s["rss_slope_second_half_kib_h"]
