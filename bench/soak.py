@@ -125,7 +125,8 @@ def report(res, s, a):
         f"verdict: fds return to the idle baseline ({s['fds_idle_baseline']} -> {s['fds_idle_end']}): "
         f"{verdict(s['verdict_fds'])}",
         "verdict: RSS slope (per-window max) over the second half < "
-        f"{s['slope_max_kib_h']:g} KiB/h: {verdict(s['verdict_rss'])}",
+        f"{s['slope_max_kib_h']:g} KiB/h: " + (verdict(s['verdict_rss']) if s["rss_slope_second_half_kib_h"] is not None
+                                               else "MISSED (not measured: fewer than 3 minutes in the second half)"),
         f"verdict: every call answered and secure ({s['calls_ok']} ok, {s['calls_failed']} failed): "
         f"{verdict(s['verdict_calls'])}",
         f"verdict: daemon alive throughout, exit {s['exit_code']} on SIGTERM: {verdict(s['verdict_alive'])}",
