@@ -104,6 +104,9 @@ std::string certificates_page(const json& c, const std::string& csrf, const std:
        "<form method=\"post\" action=\"/certificates/csr\" id=\"csr-form\">" + csrf_field(csrf) +
        "<label>Common name <input name=\"common_name\" size=\"30\"></label> <button type=\"submit\">Generate a key and "
        "CSR on the phone</button> (the key never leaves the phone)</form>\n";
+  b += "<h2>Check a server</h2>\n<form method=\"post\" action=\"/certificates/check\" id=\"check-form\">" + csrf_field(csrf) +
+       "<label>SIP server URI (empty: the first account's registrar) <input name=\"uri\" size=\"40\" placeholder=\"sips:pbx.plant.local\">"
+       "</label> <button type=\"submit\">Check with the phone's trusted CAs</button></form>\n";
   return page("Certificates", b);
 }
 
@@ -139,6 +142,33 @@ std::string diagnostics_page(const json& certs, const json& audit, const std::st
     b += "</table>\n";
   }
   return page("Diagnostics", b);
+}
+
+std::string check_server_page(const json& r) {
+  std::string b = nav() + "<h1>Server check</h1>\n";
+  if (r.contains("error") && !r.contains("verified")) {
+    return page("Server check", b + "<p id=\"verdict\" class=\"bad\">" + e(str(r["error"], "code")) + ": " + e(str(r["error"], "message")) + "</p>\n");
+  }
+  const bool verified = r.value("verified", false);
+  const json& v = r.contains("verdict") ? r["verdict"] : json::object();
+  b += "<p>" + e(str(r, "uri")) + " (" + e(str(r, "address")) + "), the name the certificate must carry: <code>" + e(str(r, "server_name")) +
+       "</code></p>\n<p id=\"verdict\" class=\"" + (verified ? "ok" : "bad") + "\" data-verified=\"" + (verified ? "true" : "false") +
+       "\">" + (verified ? "Certificate verified" : "Certificate NOT accepted: " + e(str(v, "code")) + ": " + e(str(v, "message"))) + "</p>\n";
+  if (r.contains("tls") && r["tls"].is_object()) b += "<p>" + e(str(r["tls"], "version")) + " " + e(str(r["tls"], "cipher")) + "</p>\n";
+  if (r.contains("options") && r["options"].is_object()) {
+    const json& o = r["options"];
+    b += "<p>OPTIONS: " + (o.value("answered", false) ? e(str(o, "status")) + " " + e(str(o, "reason")) : std::string("no answer")) + "</p>\n";
+  }
+  b += "<h2>Chain as sent</h2>\n<table id=\"chain\"><tr><th>Subject</th><th>Issuer</th><th>Valid</th><th>Names</th><th>SHA-256</th></tr>\n";
+  for (const auto& c : r.value("chain", json::array())) {
+    std::string names;
+    for (const auto& n : c.value("san", json::array())) names += (names.empty() ? "" : ", ") + n.get<std::string>();
+    b += "<tr><td>" + e(str(c, "subject")) + "</td><td>" + e(str(c, "issuer")) + "</td><td>" + e(str(c, "not_before")) + " .. " +
+         e(str(c, "not_after")) + "</td><td>" + e(names) + "</td><td><code>" + e(str(c, "sha256")) + "</code></td></tr>\n";
+  }
+  b += "</table>\n";
+  for (const auto& w : r.value("warnings", json::array())) b += "<p class=\"bad\">" + e(str(w, "code")) + ": " + e(str(w, "message")) + "</p>\n";
+  return page("Server check", b);
 }
 
 std::string csr_page(const std::string& csr_pem) {

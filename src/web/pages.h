@@ -26,6 +26,8 @@ std::string certificates_page(const nlohmann::ordered_json& certificates, const 
                               bool error, const std::string& read_only);
 std::string diagnostics_page(const nlohmann::ordered_json& certificates, const nlohmann::ordered_json& audit, const std::string& csrf,
                              const std::string& message, bool error, const std::string& read_only);
+// The verdict of check-server (tools/check_server/report_json.h) in words, with the chain.
+std::string check_server_page(const nlohmann::ordered_json& report);
 // A CSR made on the phone, to take to the site CA.
 std::string csr_page(const std::string& csr_pem);
 // After a saved change: the phone restarts on it.

@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -15,8 +16,10 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "net/tls/tls_context.h"
+#include "tools/check_server/report_json.h"
 #include "tools/pki/issuer.h"
 #include "web/admin.h"
 #include "web/auth.h"
@@ -86,10 +89,18 @@ struct WebServer::Impl : std::enable_shared_from_this<WebServer::Impl> {
   int connections = 0;
   bool closed = false;
 
+  // check-server from the page: one at a time, on a worker thread (it blocks for seconds), its
+  // answer posted back to the loop.
+  std::thread check_thread;
+  bool check_running = false;
+
+  using Later = std::function<void(Response)>;
   void accept();
-  Response handle(const Request& req, const std::string& client);
+  // `deferred` set: the answer comes later, through `later`.
+  Response handle(const Request& req, const std::string& client, const Later& later, bool& deferred);
   // /account, /certificates, /diagnostics and their /api/ twins; nullopt: not one of them.
-  std::optional<Response> handle_admin(const Request& req, const std::string& target, bool api, const std::string& csrf);
+  std::optional<Response> handle_admin(const Request& req, const std::string& target, bool api, const std::string& csrf,
+                                       const Later& later, bool& deferred);
 };
 
 namespace {
@@ -168,8 +179,13 @@ struct Conn : std::enable_shared_from_this<Conn> {
         return self->close();
       }
       if (self->server->closed) return self->close();
-      self->res = self->server->handle(self->parser->get(), self->client);
-      self->write();
+      bool deferred = false;
+      auto later = [self](Response r) {
+        self->res = std::move(r);
+        self->write();
+      };
+      self->res = self->server->handle(self->parser->get(), self->client, later, deferred);
+      if (!deferred) self->write();
     });
   }
 
@@ -209,7 +225,7 @@ void WebServer::Impl::accept() {
   });
 }
 
-Response WebServer::Impl::handle(const Request& req, const std::string& client) {
+Response WebServer::Impl::handle(const Request& req, const std::string& client, const Later& later, bool& deferred) {
   auto now = Clock::now();
   std::string target(req.target());
   if (auto q = target.find('?'); q != std::string::npos) target.resize(q);
@@ -304,7 +320,7 @@ Response WebServer::Impl::handle(const Request& req, const std::string& client) 
     r.set(http::field::set_cookie, session_cookie(kSessionCookie, "", 0));
     return r;
   }
-  if (auto r = handle_admin(req, target, api, csrf)) return std::move(*r);
+  if (auto r = handle_admin(req, target, api, csrf, later, deferred)) return std::move(*r);
   if (api) return json_reply(req, http::status::not_found, {{"ok", false}, {"error", {{"code", "web-not-found"}, {"message", target}}}});
   return html(req, http::status::not_found, error_page("404 Not Found", "No such page."));
 }
@@ -334,7 +350,7 @@ std::string jfield(const json& j, const char* k) {
 }  // namespace
 
 std::optional<Response> WebServer::Impl::handle_admin(const Request& req, const std::string& target, bool api,
-                                                      const std::string& csrf) {
+                                                      const std::string& csrf, const Later& later, bool& deferred) {
   const bool get = req.method() == http::verb::get;
   const std::string read_only =
       admin.config_path.empty() ? "This phone was started without a config file the page may change." : admin.read_only;
@@ -477,6 +493,45 @@ std::optional<Response> WebServer::Impl::handle_admin(const Request& req, const 
       return Ok{};
     }, certs_error);
   }
+  if ((target == "/certificates/check" || target == "/api/check-server") && !get) {
+    std::string uri;
+    if (api) {
+      auto j = json_body(req);
+      if (j && j->is_object()) uri = jfield(*j, "uri");
+    } else if (auto f = parse_form(req.body())) {
+      uri = field(*f, "uri");
+    }
+    auto config = phone::load_config(admin.config_path);
+    if (!config) return api ? json_reply(req, http::status::unprocessable_entity, error_json(config.error())) : certs_error(config.error().message);
+    if (uri.empty() && !config->accounts.empty()) uri = config->accounts[0].registrar;
+    if (uri.empty()) return api ? json_reply(req, http::status::bad_request, error_json(make_error("usage", "no server URI"))) : certs_error("no server URI");
+    if (check_running)
+      return api ? json_reply(req, http::status::too_many_requests, error_json(make_error("web-busy", "a check is running")))
+                 : certs_error("a check is running; try again in a moment");
+    tools::check_server::CheckOptions o;
+    o.uri = uri;
+    o.ca_files = config->transport.tls.ca_files;  // what the phone trusts, with its own certificate
+    o.client_cert = config->transport.tls.client_cert;
+    o.client_key = config->transport.tls.client_key;
+    o.timeout = Millis(5000);
+    if (check_thread.joinable()) check_thread.join();
+    check_running = true;
+    deferred = true;
+    Request head;  // what the answer needs of the request
+    head.version(req.version());
+    head.keep_alive(req.keep_alive());
+    std::cerr << "exphone web: check-server " << uri << std::endl;
+    check_thread = std::thread([self = shared_from_this(), o, later, api, head = std::move(head)] {
+      auto r = tools::check_server::check_server(o);
+      json j = r ? tools::check_server::report_json(*r) : json{{"ok", false}, {"error", {{"code", r.error().code}, {"message", r.error().message}}}};
+      asio::post(self->io, [self, j = std::move(j), later, api, head] {
+        self->check_running = false;
+        if (self->closed) return;
+        later(api ? json_reply(head, http::status::ok, j) : html(head, http::status::ok, check_server_page(j)));
+      });
+    });
+    return Response{};
+  }
   if (target == "/diagnostics" && get)
     return html(req, http::status::ok,
                 diagnostics_page(certificates_json(admin.config_path), audit_json(admin.config_path), csrf, "", false, read_only));
@@ -588,6 +643,7 @@ Result<std::unique_ptr<WebServer>> WebServer::open(asio::io_context& io, const p
 
 WebServer::~WebServer() {
   impl_->closed = true;
+  if (impl_->check_thread.joinable()) impl_->check_thread.join();  // bounded by its timeouts
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
 }

@@ -166,6 +166,15 @@ def main():
             r.check("UDP -> TLS before any CA is trusted: refused (422 tls-config: no trust anchors), as the daemon "
                     "could not start on it; file unchanged", tls_before_ca)
 
+            def check_untrusted():
+                tok, _ = csrf_of(web, "/certificates")
+                st, _, body, _ = web.request("POST", "/certificates/check", urllib.parse.urlencode(
+                    {"csrf": tok, "uri": f"sips:127.0.0.1:{kam.tls_port}"}))
+                assert st == 200 and 'data-verified="false"' in body and "NOT accepted: tls-" in body, (st, body[-1500:])
+                assert 'id="chain"' in body and "exphone Test Root CA" in body, body[-1500:]
+            r.check("check-server from the page before the CA is trusted: NOT accepted, with the reason and the chain "
+                    "as sent", check_untrusted)
+
             web = connect()
 
             def not_a_ca():
@@ -225,6 +234,18 @@ def main():
                 return w
             r.check("account 1001 registers over TLS (verified) against Kamailio; the CA is listed with subject, "
                     "validity and SHA-256 fingerprint", registered_tls)
+
+            web = connect()
+
+            def check_trusted():
+                tok, _ = csrf_of(web, "/certificates")
+                st, _, body, _ = web.request("POST", "/api/check-server", "{}",
+                                             headers={"Content-Type": "application/json", "X-CSRF-Token": tok})
+                j = json.loads(body)
+                assert st == 200 and j["verified"] is True and j["options"]["answered"], j
+                assert j["uri"] == f"sips:127.0.0.1:{kam.tls_port}", j  # the account's registrar by default
+            r.check("check-server through the API with the phone's trust list (the uploaded CA): verified, OPTIONS "
+                    "answered", check_trusted)
 
             web = connect()
 

@@ -9,6 +9,7 @@
 #include "apps/exphone/json_report.h"
 #include "net/tls/tls_inspect.h"
 #include "tools/check_server/checker.h"
+#include "tools/check_server/report_json.h"
 
 namespace exphone::cli {
 
@@ -26,59 +27,6 @@ struct CheckServerOptions {
   bool no_legacy_probe = false;
 };
 
-Json cert_json(const net::tls::CertificateInfo& c) {
-  Json key = {{"type", c.key_type}, {"bits", c.key_bits}};
-  if (!c.key_group.empty()) key["group"] = c.key_group;
-  return Json{{"subject", c.subject},
-              {"issuer", c.issuer},
-              {"serial", c.serial},
-              {"not_before", net::tls::format_utc(c.not_before)},
-              {"not_after", net::tls::format_utc(c.not_after)},
-              {"san", c.san},
-              {"key", key},
-              {"signature_algorithm", c.signature_algorithm},
-              {"signature_digest", c.signature_digest},
-              {"sha256", c.sha256_fingerprint},
-              {"ca", c.is_ca},
-              {"self_signed", c.self_signed}};
-}
-
-Json optional_bool(const std::optional<bool>& b) { return b ? Json(*b) : Json(nullptr); }
-
-Json report_json(const cs::CheckReport& r) {
-  Json j;
-  j["uri"] = r.uri;
-  j["server_name"] = r.server_name;
-  j["address"] = r.address;
-  j["transport"] = "tls";
-  j["local_clock"] = net::tls::format_utc(r.local_clock);
-  j["tls"] = r.tls_version.empty() ? Json(nullptr) : Json{{"version", r.tls_version}, {"cipher", r.cipher}};
-  j["chain"] = Json::array();
-  for (const auto& c : r.chain) j["chain"].push_back(cert_json(c));
-  j["verified"] = r.verified;
-  j["verdict"] = r.verdict ? to_json(*r.verdict) : Json{{"code", "ok"}, {"message", "certificate verified"}};
-  j["client_cert"] = {{"configured", r.client_cert.configured},
-                      {"requested", r.client_cert.requested},
-                      {"sent", r.client_cert.sent},
-                      {"accepted", optional_bool(r.client_cert.accepted)}};
-  Json legacy = Json::object();
-  for (const auto& p : r.legacy) legacy[p.version] = optional_bool(p.accepted);
-  j["legacy_versions"] = legacy;
-  Json o{{"sent", r.options.sent}, {"answered", r.options.answered}, {"unverified", r.options.unverified}};
-  if (r.options.answered) {
-    o["status"] = r.options.status;
-    o["reason"] = r.options.reason;
-    o["time_ms"] = r.options.time_ms;
-    if (!r.options.server.empty()) o["server"] = r.options.server;
-  }
-  if (r.options.error) o["error"] = to_json(*r.options.error);
-  j["options"] = o;
-  j["warnings"] = Json::array();
-  for (const auto& w : r.warnings) j["warnings"].push_back({{"code", w.code}, {"message", w.message}});
-  j["ok"] = r.ok();
-  if (auto e = r.error()) j["error"] = to_json(*e);
-  return j;
-}
 
 void print_human(const cs::CheckReport& r) {
   std::cout << "server       " << r.uri << " -> " << r.address << " (TLS, certificate must name '" << r.server_name
@@ -155,7 +103,7 @@ int run_check_server(const CheckServerOptions& o) {
   auto r = cs::check_server(co);
   if (!r) return report_error(r.error());
   if (o.json)
-    print_json(report_json(*r));
+    print_json(cs::report_json(*r));
   else
     print_human(*r);
   if (auto e = r->error()) return report_error(*e);
