@@ -66,7 +66,9 @@ async function main() {
   say('chromium', browser.version());
   const ctx = await browser.newContext({ viewport: { width: 1100, height: 700 } });
   const page = await ctx.newPage();
-  page.on('console', m => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`); });
+  page.on('console', m => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()} [${(m.location() || {}).url || ''}]`);
+  });
   page.on('pageerror', e => problems.push('pageerror: ' + e.message));
   page.setDefaultTimeout(15000);
 
