@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the WebRTC console's npm packages (package.json: jssip, playwright-core, esbuild) and
+# Installs the npm packages of the WebRTC console and of the web admin browser test
+# (web-admin-driver.js) (package.json: jssip, playwright-core, esbuild) and
 # builds the JsSIP browser bundle (jssip.js; JsSIP 3.13 ships CommonJS only) into DIR, then
 # prints DIR. DIR: $1, else $EXPHONE_WEBRTC_NODE_DIR, else ~/.cache/exphone/webrtc-node.
 # Re-running is cheap: nothing is fetched while package.json is unchanged.
