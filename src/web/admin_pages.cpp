@@ -37,17 +37,19 @@ std::string text_input(const std::string& label, const std::string& name, const 
          "\" value=\"" + e(value) + "\" size=\"40\"></td></tr>\n";
 }
 
-std::string cert_rows(const json& file) {
-  std::string b;
+// One row per certificate of a file; `last_cell` (a form, say) ends each row.
+std::string cert_rows(const json& file, const std::string& last_cell = "") {
   if (file.contains("error")) {
-    return "<tr><td>" + e(str(file, "file")) + "</td><td colspan=\"5\" class=\"bad\">" + e(str(file["error"], "message")) + "</td></tr>\n";
+    return "<tr><td>" + e(str(file, "file")) + "</td><td colspan=\"4\" class=\"bad\">" + e(str(file["error"], "message")) + "</td>" +
+           last_cell + "</tr>\n";
   }
+  std::string b;
   for (const auto& c : file.value("certificates", json::array())) {
     long days = c.value("days_left", 0L);
     b += "<tr class=\"cert\"><td>" + e(str(file, "file")) + "</td><td class=\"subject\">" + e(str(c, "subject")) + "</td><td>" +
          e(str(c, "issuer")) + "</td><td class=\"" + (days < 30 ? "bad" : "ok") + "\">" + e(str(c, "not_before")) + " .. " +
          e(str(c, "not_after")) + " (" + std::to_string(days) + " days)</td><td><code>" + e(str(c, "sha256_fingerprint")) +
-         "</code></td>";
+         "</code></td>" + last_cell + "</tr>\n";
   }
   return b;
 }
@@ -83,9 +85,9 @@ std::string certificates_page(const json& c, const std::string& csrf, const std:
   b += "<h2>Trusted CAs</h2>\n<table id=\"trusted-cas\"><tr><th>File</th><th>Subject</th><th>Issuer</th><th>Valid</th>"
        "<th>SHA-256</th><th></th></tr>\n";
   for (const auto& f : c.value("trusted_cas", json::array())) {
-    std::string rows = cert_rows(f);
-    b += rows + "<td><form method=\"post\" action=\"/certificates/ca/remove\">" + csrf_field(csrf) +
-         "<input type=\"hidden\" name=\"file\" value=\"" + e(str(f, "file")) + "\"><button type=\"submit\">Remove</button></form></td></tr>\n";
+    b += cert_rows(f, "<td><form method=\"post\" action=\"/certificates/ca/remove\">" + csrf_field(csrf) +
+                          "<input type=\"hidden\" name=\"file\" value=\"" + e(str(f, "file")) +
+                          "\"><button type=\"submit\">Remove</button></form></td>");
   }
   b += "</table>\n<form method=\"post\" action=\"/certificates/ca\" enctype=\"multipart/form-data\" id=\"ca-upload\">" + csrf_field(csrf) +
        "<label>Add a trusted CA (PEM or DER) <input type=\"file\" name=\"ca\" accept=\".pem,.crt,.cer,.der\"></label> "
@@ -93,7 +95,7 @@ std::string certificates_page(const json& c, const std::string& csrf, const std:
   b += "<h2>Device certificate</h2>\n";
   if (c.contains("device_certificate")) {
     b += "<table id=\"device-cert\"><tr><th>File</th><th>Subject</th><th>Issuer</th><th>Valid</th><th>SHA-256</th></tr>\n" +
-         cert_rows(c["device_certificate"]) + "</tr></table>\n";
+         cert_rows(c["device_certificate"]) + "</table>\n";
   } else {
     b += "<p>None: the phone cannot do mutual TLS.</p>\n";
   }

@@ -24,6 +24,16 @@ std::string frame(const std::string& title, const std::string& body) {
          body + "\n</body></html>\n";
 }
 
+// The padlock as inline SVG (an emoji needs a font the device's browser may not have, and the
+// CSP allows no image files): closed and green, or open and red.
+std::string lock_icon(bool closed) {
+  const char* color = closed ? "#070" : "#a00";
+  const char* shackle = closed ? "M5 7V5a3 3 0 0 1 6 0v2" : "M5 7V5a3 3 0 0 1 6 0";
+  return std::string("<svg width=\"16\" height=\"18\" viewBox=\"0 0 16 18\" aria-hidden=\"true\"><path d=\"") + shackle +
+         "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"2\"/><rect x=\"2\" y=\"7\" width=\"12\" height=\"10\" rx=\"1\" fill=\"" +
+         color + "\"/></svg>";
+}
+
 }  // namespace
 
 std::string page(const std::string& title, const std::string& body) { return frame(title, body); }
@@ -96,8 +106,9 @@ std::string status_page(const json& st, const std::string& csrf) {
       const json& media = c.contains("media") ? c["media"] : json::object();
       std::string med = s(media, "codec") + (media.value("srtp", false) ? " SRTP " + s(media, "suite") + " (" + s(media, "key_exchange") + ")" : " RTP");
       b += "<tr class=\"call\" data-secure=\"" + std::string(secure ? "true" : "false") + "\"><td class=\"lock\">" +
-           (secure ? "<span class=\"padlock\" title=\"secure: TLS to a verified peer and SRTP\" aria-label=\"secure\">&#x1F512;</span>"
-                   : "<span class=\"no-padlock\" aria-label=\"not secure\">&#x1F513;</span>") +
+           (secure ? "<span class=\"padlock\" title=\"secure: TLS to a verified peer and SRTP\" aria-label=\"secure\">" +
+                         lock_icon(true) + "</span>"
+                   : "<span class=\"no-padlock\" title=\"not secure\" aria-label=\"not secure\">" + lock_icon(false) + "</span>") +
            "</td><td>" + e(s(c, "peer")) + "</td><td>" + e(s(c, "state")) + "</td><td>" +
            e(c.contains("signaling") ? s(c["signaling"], "transport") : "") + "</td><td>" + e(med) + "</td><td>" +
            (secure ? std::string("secure") : "<span class=\"bad insecure-reason\">" + e(insecure_reason(c)) + "</span>") +
