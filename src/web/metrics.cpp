@@ -87,12 +87,20 @@ std::string render_metrics(const MetricsInput& in) {
   head(out, "exphone_srtp_replays_total", "counter", "SRTP replays dropped (ended and active calls)");
   out += "exphone_srtp_replays_total " + std::to_string(in.ended.replays_dropped + replays) + "\n";
 
-  if (in.device_cert_days || in.web_cert_days) {
+  if (in.device_cert_days || in.web_cert_days || !in.ca_cert_days.empty()) {
     head(out, "exphone_certificate_expiry_days", "gauge", "days until the certificate expires");
     if (in.device_cert_days)
       out += "exphone_certificate_expiry_days{certificate=\"device\"} " + std::to_string(*in.device_cert_days) + "\n";
     if (in.web_cert_days)
       out += "exphone_certificate_expiry_days{certificate=\"web\"} " + std::to_string(*in.web_cert_days) + "\n";
+    for (std::size_t i = 0; i < in.ca_cert_days.size(); ++i)
+      out += "exphone_certificate_expiry_days{certificate=\"ca\",file=\"" + label_value(in.ca_cert_days[i].first) + "\",index=\"" +
+             std::to_string(i) + "\"} " + std::to_string(in.ca_cert_days[i].second) + "\n";
+  }
+  if (in.audit_errors && in.audit_warnings) {
+    head(out, "exphone_audit_findings", "gauge", "findings of exphone audit on the running config");
+    out += "exphone_audit_findings{severity=\"error\"} " + std::to_string(*in.audit_errors) + "\n";
+    out += "exphone_audit_findings{severity=\"warning\"} " + std::to_string(*in.audit_warnings) + "\n";
   }
   // The clock the certificate checks trust ([clock], docs/config.md): a fleet alarm for phones
   // that booted without NTP and will reject every certificate.

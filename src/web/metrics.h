@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +27,8 @@ struct MetricsInput {
   CallCounters ended;
   std::optional<long> device_cert_days;      // days until the device certificate expires
   std::optional<long> web_cert_days;         // of the web server's certificate
+  std::vector<std::pair<std::string, long>> ca_cert_days;  // trusted CAs: (file, days) per certificate
+  std::optional<int> audit_errors, audit_warnings;         // `exphone audit` of the running config
 };
 
 std::string render_metrics(const MetricsInput& in);

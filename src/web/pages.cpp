@@ -75,7 +75,7 @@ std::string insecure_reason(const json& c) {
   return out;
 }
 
-std::string status_page(const json& st, const std::string& csrf) {
+std::string status_page(const json& st, const std::string& csrf, const json& extras) {
   std::string b = nav() + "<h1>exphone status</h1>\n<form method=\"post\" action=\"/logout\"><input type=\"hidden\" "
                   "name=\"csrf\" value=\"" + e(csrf) + "\"><button type=\"submit\">Log out</button></form>\n";
   b += "<h2>Accounts</h2>\n<table id=\"accounts\"><tr><th>Account</th><th>State</th><th>Transport</th><th>Registrar</th>"
@@ -116,7 +116,38 @@ std::string status_page(const json& st, const std::string& csrf) {
     }
     b += "</table>\n";
   }
-  if (st.contains("clock") && st["clock"].is_object()) b += "<h2>Clock</h2>\n<pre id=\"clock\">" + e(st["clock"].dump(2)) + "</pre>\n";
+  if (extras.is_object() && extras.contains("certificates")) {
+    // certificate expiry at a glance: the device's and every trusted CA's
+    std::string rows;
+    int expiring = 0;
+    auto add = [&](const std::string& what, const json& file) {
+      for (const auto& c : file.value("certificates", json::array())) {
+        long days = c.value("days_left", 0L);
+        if (days < 30) ++expiring;
+        rows += "<tr><td>" + e(what) + "</td><td>" + e(s(c, "subject")) + "</td><td class=\"" + (days < 30 ? "bad" : "ok") + "\">" +
+                e(s(c, "not_after")) + " (" + (days < 0 ? "EXPIRED" : std::to_string(days) + " days") + ")</td></tr>\n";
+      }
+    };
+    const json& certs = extras["certificates"];
+    if (certs.contains("device_certificate")) add("device", certs["device_certificate"]);
+    for (const auto& f : certs.value("trusted_cas", json::array())) add("trusted CA " + s(f, "file"), f);
+    b += "<h2>Certificates</h2>\n";
+    if (expiring > 0) b += "<p class=\"bad\" id=\"cert-warning\">" + std::to_string(expiring) + " certificate(s) expire within 30 days or have expired.</p>\n";
+    b += "<table id=\"certificates\"><tr><th>Certificate</th><th>Subject</th><th>Expires</th></tr>\n" + rows + "</table>\n";
+  }
+  if (extras.is_object() && extras.contains("audit") && extras["audit"].contains("errors")) {
+    const json& a = extras["audit"];
+    const int errors = a.value("errors", 0), warnings = a.value("warnings", 0);
+    b += std::string("<p id=\"audit-count\" class=\"") + (errors > 0 ? "bad" : "ok") + "\">Security audit: " + std::to_string(errors) +
+         " error(s), " + std::to_string(warnings) + " warning(s) (<a href=\"/diagnostics\">details</a>)</p>\n";
+  }
+  if (st.contains("clock") && st["clock"].is_object()) {
+    const json& c = st["clock"];
+    const bool sync = c.value("synchronized", false);
+    b += "<h2>Clock</h2>\n<p id=\"clock\" class=\"" + std::string(sync || !c.value("ntp_configured", false) ? "ok" : "bad") + "\">" +
+         e(s(c, "now")) + ", source " + e(s(c, "source")) + (c.value("ntp_configured", false) ? (sync ? ", NTP synchronized" : ", NTP NOT synchronized") : ", no NTP configured") +
+         (c.value("plausible", true) ? "" : " (implausible: certificate checks fail until NTP answers)") + "</p>\n";
+  }
   if (st.contains("warnings") && st["warnings"].is_array() && !st["warnings"].empty()) {
     b += "<h2>Warnings</h2>\n<ul id=\"warnings\">";
     for (const auto& w : st["warnings"]) b += "<li>" + e(w.is_string() ? w.get<std::string>() : w.dump()) + "</li>";

@@ -11,7 +11,9 @@ namespace exphone::web {
 // `no_password`: no [web] password_hash is set (the page says how to set one).
 std::string login_page(const std::string& form_token, const std::string& message, bool no_password);
 // The status page from the control socket's status JSON; `csrf` goes into the forms.
-std::string status_page(const nlohmann::ordered_json& status, const std::string& csrf);
+// `extras`: {"certificates": web/admin.h certificates_json, "audit": {"errors", "warnings"}} or null.
+std::string status_page(const nlohmann::ordered_json& status, const std::string& csrf,
+                        const nlohmann::ordered_json& extras = nullptr);
 std::string error_page(const std::string& title, const std::string& message);
 
 // The common frame (title, style) and the navigation bar of the logged-in pages.

@@ -93,6 +93,18 @@ struct WebServer::Impl : std::enable_shared_from_this<WebServer::Impl> {
   // answer posted back to the loop.
   std::thread check_thread;
   bool check_running = false;
+  // The config's certificates and audit for the status page and /metrics, recomputed at most once
+  // a minute (the config only changes with a restart; days left change daily).
+  json extras_cache;
+  Clock::time_point extras_at{};
+  const json& extras(Clock::time_point now) {
+    if (!admin.config_path.empty() && (extras_cache.is_null() || now - extras_at > std::chrono::seconds(60))) {
+      extras_cache = {{"certificates", certificates_json(admin.config_path)}, {"audit", audit_json(admin.config_path)}};
+      extras_cache["audit"].erase("findings");
+      extras_at = now;
+    }
+    return extras_cache;
+  }
 
   using Later = std::function<void(Response)>;
   void accept();
@@ -242,7 +254,16 @@ Response WebServer::Impl::handle(const Request& req, const std::string& client, 
       return r;
     }
     if (!get) return respond(req, http::status::method_not_allowed, "GET only\n", "text/plain");
-    MetricsInput in{status(), ended, file_cert_days(device_cert), days_left(web_cert.get())};
+    MetricsInput in{status(), ended, file_cert_days(device_cert), days_left(web_cert.get()), {}, {}, {}};
+    const json& x = extras(now);
+    if (x.contains("certificates"))
+      for (const auto& f : x["certificates"].value("trusted_cas", json::array()))
+        for (const auto& c : f.value("certificates", json::array()))
+          in.ca_cert_days.emplace_back(f.value("file", ""), c.value("days_left", 0L));
+    if (x.contains("audit") && x["audit"].contains("errors")) {
+      in.audit_errors = x["audit"].value("errors", 0);
+      in.audit_warnings = x["audit"].value("warnings", 0);
+    }
     return respond(req, http::status::ok, render_metrics(in), "text/plain; version=0.0.4; charset=utf-8");
   }
 
@@ -312,7 +333,7 @@ Response WebServer::Impl::handle(const Request& req, const std::string& client, 
   }
   std::string csrf = session->csrf;  // copied: the store may change below
 
-  if (target == "/" && get) return html(req, http::status::ok, status_page(status(), csrf));
+  if (target == "/" && get) return html(req, http::status::ok, status_page(status(), csrf, extras(now)));
   if (target == "/api/status" && get) return json_reply(req, http::status::ok, status());
   if ((target == "/logout" || target == "/api/logout") && post) {
     sessions.remove(token);

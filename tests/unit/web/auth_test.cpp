@@ -131,3 +131,18 @@ TEST(WebPages, EscapesAndPadlock) {
   EXPECT_EQ(insecure_reason({{"secure", false}, {"signaling", {{"transport", "tls"}, {"tls", {{"verified", false}}}}}, {"media", {{"srtp", true}}}}),
             "the TLS peer is not verified");
 }
+
+TEST(WebPages, StatusShowsCertificateExpiryAuditAndClock) {
+  nlohmann::ordered_json st = {{"accounts", nlohmann::ordered_json::array()},
+                               {"clock", {{"ntp_configured", true}, {"synchronized", false}, {"plausible", true}, {"source", "system"}, {"now", "T"}}}};
+  nlohmann::ordered_json extras = {
+      {"certificates",
+       {{"device_certificate", {{"file", "device.crt"}, {"certificates", {{{"subject", "CN=1001"}, {"not_after", "soon"}, {"days_left", 12}}}}}},
+        {"trusted_cas", {{{"file", "root.pem"}, {"certificates", {{{"subject", "CN=Root"}, {"not_after", "later"}, {"days_left", 900}}}}}}}}},
+      {"audit", {{"errors", 2}, {"warnings", 1}}}};
+  std::string page = status_page(st, "tok", extras);
+  EXPECT_NE(page.find("1 certificate(s) expire within 30 days"), std::string::npos) << page;
+  EXPECT_NE(page.find("CN=Root"), std::string::npos);
+  EXPECT_NE(page.find("Security audit: 2 error(s), 1 warning(s)"), std::string::npos);
+  EXPECT_NE(page.find("NTP NOT synchronized"), std::string::npos);
+}

@@ -65,3 +65,15 @@ TEST(WebMetrics, EmptyStatusIsValid) {
   EXPECT_NE(m.find("exphone_calls_active 0\n"), std::string::npos);
   EXPECT_EQ(m.find("exphone_certificate_expiry_days"), std::string::npos);
 }
+
+TEST(WebMetrics, TrustedCaExpiryAndAuditFindings) {
+  MetricsInput in;
+  in.ca_cert_days = {{"root \"a\".pem", 900}, {"root \"a\".pem", -3}};
+  in.audit_errors = 2;
+  in.audit_warnings = 5;
+  std::string out = render_metrics(in);
+  EXPECT_NE(out.find("exphone_certificate_expiry_days{certificate=\"ca\",file=\"root \\\"a\\\".pem\",index=\"0\"} 900\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("index=\"1\"} -3\n"), std::string::npos);
+  EXPECT_NE(out.find("exphone_audit_findings{severity=\"error\"} 2\n"), std::string::npos);
+  EXPECT_NE(out.find("exphone_audit_findings{severity=\"warning\"} 5\n"), std::string::npos);
+}
