@@ -518,7 +518,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
     if (!n->is_table()) return r.error(n, "web must be a table");
     const toml::table& t = *n->as_table();
     if (auto e = r.only(t, "web", {"listen", "password_hash", "metrics_token_file", "cert", "key", "session_timeout_s",
-                                   "max_connections"}))
+                                   "max_connections", "http_redirect_listen"}))
       return *e;
     WebConfig& w = c.web;
     if (auto e = r.str(t, "listen", w.listen, "web")) return *e;
@@ -531,6 +531,9 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
     if (w.cert.empty() != w.key.empty()) return r.error(n, "web.cert and web.key go together");
     if (auto e = r.integer(t, "session_timeout_s", w.session_timeout_s, 60, 86400, "web")) return *e;
     if (auto e = r.integer(t, "max_connections", w.max_connections, 1, 1024, "web")) return *e;
+    if (auto e = r.str(t, "http_redirect_listen", w.http_redirect_listen, "web")) return *e;
+    if (!w.http_redirect_listen.empty() && w.listen.empty())
+      return r.error(t.get("http_redirect_listen"), "web.http_redirect_listen redirects to web.listen, which is not set");
   }
   if (const toml::node* n = root.get("diagnostics")) {
     // docs/diagnostics.md: key exports for troubleshooting, off by default

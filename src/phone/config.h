@@ -41,6 +41,7 @@ struct WebConfig {
   std::string key;
   int session_timeout_s = 900;     // idle session expiry
   int max_connections = 32;
+  std::string http_redirect_listen;  // "ip:port" of a plain-HTTP listener that only redirects to HTTPS
 };
 
 struct Config {

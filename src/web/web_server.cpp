@@ -76,6 +76,7 @@ struct WebServer::Impl : std::enable_shared_from_this<WebServer::Impl> {
 
   asio::io_context& io;
   tcp::acceptor acceptor;
+  std::shared_ptr<tcp::acceptor> redirect_acceptor;  // [web] http_redirect_listen
   asio::ssl::context ssl;
   phone::WebConfig config;
   std::string device_cert;   // for the expiry metric
@@ -570,25 +571,91 @@ std::optional<Response> WebServer::Impl::handle_admin(const Request& req, const 
   return std::nullopt;
 }
 
-Result<std::unique_ptr<WebServer>> WebServer::open(asio::io_context& io, const phone::WebConfig& config,
-                                                   const net::tls::TlsClientConfig& tls, StatusFn status,
-                                                   AdminHooks admin) {
-  // the listen address
-  auto colon = config.listen.rfind(':');
-  if (colon == std::string::npos) return web_error("web.listen '" + config.listen + "' must be ip:port");
-  std::string host = config.listen.substr(0, colon);
+namespace {
+
+Result<tcp::endpoint> listen_endpoint(const std::string& listen, const char* key) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return web_error(std::string(key) + " '" + listen + "' must be ip:port");
+  std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
-  if (ec) return web_error("web.listen '" + config.listen + "': '" + host + "' is not an IP address");
+  if (ec) return web_error(std::string(key) + " '" + listen + "': '" + host + "' is not an IP address");
   unsigned long port = 0;
   try {
     std::size_t used = 0;
-    port = std::stoul(config.listen.substr(colon + 1), &used);
-    if (used != config.listen.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
+    port = std::stoul(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
   } catch (const std::exception&) {
-    return web_error("web.listen '" + config.listen + "': bad port");
+    return web_error(std::string(key) + " '" + listen + "': bad port");
   }
+  return tcp::endpoint(addr, static_cast<unsigned short>(port));
+}
+
+// [web] http_redirect_listen: plain HTTP that only ever answers 301 to the HTTPS page (one request
+// per connection, 8 KiB of header, 10 s), so nobody types a password into an http:// page.
+struct RedirectConn : std::enable_shared_from_this<RedirectConn> {
+  RedirectConn(tcp::socket s, std::uint16_t https_port) : stream(std::move(s)), https_port(https_port) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer{kHeaderLimit};
+  http::request_parser<http::empty_body> parser;
+  Response res;
+  std::uint16_t https_port;
+
+  void start() {
+    parser.header_limit(kHeaderLimit);
+    stream.expires_after(kHandshakeTimeout);
+    http::async_read_header(stream, buffer, parser, [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+      if (ec) return;
+      const auto& req = self->parser.get();
+      std::string host(req[http::field::host]);
+      // the Host header's name without its port; anything odd falls back to the address we were reached on
+      if (auto c = host.rfind(':'); c != std::string::npos && host.find(']', c) == std::string::npos) host.resize(c);
+      bool ok = !host.empty() && host.size() <= 255 &&
+                host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:") == std::string::npos;
+      if (!ok) {
+        boost::system::error_code e;
+        auto local = self->stream.socket().local_endpoint(e);
+        host = local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string();
+      }
+      Request head;
+      head.version(req.version());
+      head.keep_alive(false);
+      self->res = respond(head, http::status::moved_permanently, "https only\n", "text/plain");
+      self->res.set(http::field::location, "https://" + host + ":" + std::to_string(self->https_port) + "/");
+      self->res.erase("Strict-Transport-Security");  // HSTS only counts over HTTPS (RFC 6797 8.1)
+      http::async_write(self->stream, self->res, [self](const beast::error_code&, std::size_t) {
+        beast::error_code ignored;
+        self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    });
+  }
+};
+
+void redirect_accept(std::shared_ptr<tcp::acceptor> acceptor, std::uint16_t https_port) {
+  acceptor->async_accept([acceptor, https_port](const boost::system::error_code& ec, tcp::socket sock) {
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+    if (!ec) std::make_shared<RedirectConn>(std::move(sock), https_port)->start();
+    redirect_accept(acceptor, https_port);
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WebServer>> WebServer::open(asio::io_context& io, const phone::WebConfig& config,
+                                                   const net::tls::TlsClientConfig& tls, StatusFn status,
+                                                   AdminHooks admin) {
+  // the listen address(es)
+  auto listen = listen_endpoint(config.listen, "web.listen");
+  if (!listen) return listen.error();
+  const auto addr = listen->address();
+  std::optional<tcp::endpoint> redirect_ep;
+  if (!config.http_redirect_listen.empty()) {
+    auto r = listen_endpoint(config.http_redirect_listen, "web.http_redirect_listen");
+    if (!r) return r.error();
+    redirect_ep = *r;
+  }
+  boost::system::error_code ec;
 
   // the metrics token
   std::string token;
@@ -652,18 +719,32 @@ Result<std::unique_ptr<WebServer>> WebServer::open(asio::io_context& io, const p
   impl->metrics_token = std::move(token);
   impl->status = std::move(status);
   impl->admin = std::move(admin);
-  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  tcp::endpoint ep = *listen;
   impl->acceptor.open(ep.protocol(), ec);
   if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl->acceptor.bind(ep, ec);
   if (!ec) impl->acceptor.listen(16, ec);
   if (ec) return make_error("web-failed", "cannot listen on " + config.listen + ": " + ec.message());
   impl->accept();
+  if (redirect_ep) {
+    auto a = std::make_shared<tcp::acceptor>(io);
+    a->open(redirect_ep->protocol(), ec);
+    if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a->bind(*redirect_ep, ec);
+    if (!ec) a->listen(16, ec);
+    if (ec) return make_error("web-failed", "cannot listen on " + config.http_redirect_listen + ": " + ec.message());
+    redirect_accept(a, impl->acceptor.local_endpoint(ec).port());
+    impl->redirect_acceptor = a;
+  }
   return std::unique_ptr<WebServer>(new WebServer(std::move(impl)));
 }
 
 WebServer::~WebServer() {
   impl_->closed = true;
+  if (impl_->redirect_acceptor) {
+    boost::system::error_code ignored;
+    impl_->redirect_acceptor->close(ignored);
+  }
   if (impl_->check_thread.joinable()) impl_->check_thread.join();  // bounded by its timeouts
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
