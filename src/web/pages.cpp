@@ -88,6 +88,7 @@ std::string status_page(const json& st, const std::string& csrf, const json& ext
         const json& t = a["tls"];
         tls = s(t, "version") + " " + s(t, "cipher") + (t.value("verified", false) ? " (verified)" : " (NOT verified)");
         peer = s(t, "peer_subject");
+        if (t.contains("peer_days_left")) peer += " (expires " + s(t, "peer_not_after") + ", " + s(t, "peer_days_left") + " days)";
       }
       std::string problem = a.contains("error") ? s(a["error"], "code") + ": " + s(a["error"], "message") : "";
       b += "<tr class=\"account\" data-registered=\"" + std::string(reg ? "true" : "false") + "\"><td>" + e(s(a, "name")) +

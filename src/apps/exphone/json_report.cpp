@@ -1,6 +1,9 @@
 #include "apps/exphone/json_report.h"
 
+#include <ctime>
+
 #include "core/text.h"
+#include "net/tls/tls_inspect.h"
 
 namespace exphone::cli {
 
@@ -38,8 +41,13 @@ json to_json(const Error& e) {
 }
 
 json to_json(const net::tls::TlsPeerInfo& t) {
-  return {{"version", t.version},           {"cipher", t.cipher},         {"verified", t.verified},
-          {"peer_subject", t.peer_subject}, {"peer_names", t.peer_names}, {"resumed", t.resumed}};
+  json j = {{"version", t.version},           {"cipher", t.cipher},         {"verified", t.verified},
+            {"peer_subject", t.peer_subject}, {"peer_names", t.peer_names}, {"resumed", t.resumed}};
+  if (t.peer_not_after != 0) {
+    j["peer_not_after"] = net::tls::format_utc(t.peer_not_after);
+    j["peer_days_left"] = static_cast<long>((t.peer_not_after - std::time(nullptr)) / 86400);
+  }
+  return j;
 }
 
 json to_json(const phone::CallReport& r) {

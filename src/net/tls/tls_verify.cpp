@@ -609,6 +609,8 @@ TlsPeerInfo peer_info(SSL* ssl) {
   info.resumed = SSL_session_reused(ssl) == 1;
   if (peer != nullptr) {
     info.peer_subject = subject_of(peer);
+    std::tm tm{};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm) == 1) info.peer_not_after = timegm(&tm);
     CertNames n = cert_names(peer);
     info.peer_names = n.dns;
     info.peer_names.insert(info.peer_names.end(), n.ip.begin(), n.ip.end());

@@ -57,6 +57,7 @@ struct TlsPeerInfo {
   std::string peer_subject;              // RFC 2253 DN of the server certificate
   std::vector<std::string> peer_names;   // SAN DNS / IP / URI values; CN only if no DNS SAN
   bool resumed = false;
+  std::time_t peer_not_after = 0;        // the server certificate's notAfter (0: none)
 };
 TlsPeerInfo peer_info(SSL* ssl);
 
