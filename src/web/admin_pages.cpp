@@ -131,6 +131,8 @@ std::string diagnostics_page(const json& certs, const json& audit, const std::st
   }
   b += "<form method=\"post\" action=\"/diagnostics/key-export\">" + csrf_field(csrf) + "<input type=\"hidden\" name=\"enable\" value=\"" +
        (on ? "0" : "1") + "\"><button type=\"submit\">" + (on ? "Turn key export off" : "Turn key export on") + "</button></form>\n";
+  b += "<h2>Log</h2>\n<p><a href=\"/diagnostics/log\" id=\"log-download\">Download the recent log</a> (the last 64 KiB the "
+       "daemon printed: registrations, calls, logins, changes).</p>\n";
   b += "<h2>Security audit</h2>\n";
   if (audit.contains("error")) {
     b += "<p class=\"bad\">" + e(str(audit["error"], "message")) + "</p>\n";

@@ -558,6 +558,12 @@ std::optional<Response> WebServer::Impl::handle_admin(const Request& req, const 
     return html(req, http::status::ok,
                 diagnostics_page(certificates_json(admin.config_path), audit_json(admin.config_path), csrf, "", false, read_only));
   if (target == "/api/audit" && get) return json_reply(req, http::status::ok, audit_json(admin.config_path));
+  if (target == "/diagnostics/log" && get) {
+    if (!admin.log) return respond(req, http::status::not_found, "no log kept\n", "text/plain");
+    Response r = respond(req, http::status::ok, admin.log(), "text/plain; charset=utf-8");
+    r.set(http::field::content_disposition, "attachment; filename=\"exphone.log\"");
+    return r;
+  }
   if ((target == "/diagnostics/key-export" || target == "/api/key-export") && !get) {
     bool on = false;
     if (api) {

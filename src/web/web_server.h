@@ -34,6 +34,7 @@ struct AdminHooks {
   std::string config_path;
   std::string read_only;  // why changes are refused ("" = they are not), e.g. a provisioned config
   std::function<void(const std::string& why)> restart;  // the daemon restarts on the saved config
+  std::function<std::string()> log;  // the daemon's recent log (GET /diagnostics/log); empty: none
 };
 
 class WebServer {

@@ -277,6 +277,15 @@ def main():
             r.check("key export on from the diagnostics page: a loud warning, status says so, 0600 key log; "
                     "off again through the JSON API", key_export)
 
+            def log_download():
+                w = connect()  # the key export changes restarted the daemon
+                st, hd, body, _ = w.request("GET", "/diagnostics/log")
+                assert st == 200 and "attachment" in hd.get("Content-Disposition", ""), (st, dict(hd))
+                assert "exphone web: login from 127.0.0.1" in body and "web admin on https://" in body, body[-1500:]
+                assert "registered via tls" in body, body[-1500:]
+            r.check("the diagnostics page's log download has this run's log (start, registration, logins)",
+                    log_download)
+
             def no_leaks():
                 for body in (b for c in clients for b in c.bodies):
                     assert "secret1001" not in body and "PRIVATE KEY" not in body and PASSWORD not in body, body[:500]

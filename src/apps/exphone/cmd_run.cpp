@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "apps/exphone/commands.h"
+#include "core/log_tail.h"
 #include "apps/exphone/signaling_stack.h"
 #include "apps/exphone/json_report.h"
 #include "apps/exphone/sd_notify.h"
@@ -51,6 +52,7 @@ void restart_when_idle(boost::asio::steady_timer& t, phone::Phone& phone, const 
 // Returns the exit code; restart: exec again (a provisioned or rolled-back config).
 int run_daemon(const RunOptions& o, bool& restart) {
   const std::string& config_path = o.config;
+  LogTail log_tail({&std::cout, &std::cerr});  // what the web page's log download serves
   auto config = phone::load_config(config_path);
   if (!config) {
     restart = roll_back_if_pending(config_path, config.error());
@@ -112,6 +114,7 @@ int run_daemon(const RunOptions& o, bool& restart) {
     const std::string* prov = provisioner ? &config_path : nullptr;
     web::AdminHooks admin;
     admin.config_path = config_path;
+    admin.log = [&log_tail] { return log_tail.text(); };
     if (!config->provisioning.url.empty())
       admin.read_only = "This phone's config comes from provisioning ([provisioning] url): change it in its bundle on the "
                         "provisioning server; a change made here would be overwritten.";
