@@ -237,7 +237,7 @@ void RtpStream::on_packet(std::size_t n) {
   // Media before offer/answer finished (set_remote) cannot be authenticated yet — with SDES the
   // callee starts sending SRTP before the caller has read the keys in the 200 — so it is not
   // audio: dropped and counted, never decoded.
-  if (!remote_ && !config_.latch_remote && config_.multicast_group.empty()) {
+  if (negotiating()) {
     ++stats_.early_dropped;
     return;
   }
@@ -289,7 +289,7 @@ void RtpStream::on_packet(std::size_t n) {
 void RtpStream::on_rtcp(std::uint8_t* data, std::size_t n, const udp::endpoint& from) {
   // Like media (on_packet): before offer/answer finished there is no key to check it with; the
   // callee's SRTCP can beat the 200 to the caller.
-  if ((require_srtp_ && !receive_srtp_) || (!remote_ && !config_.latch_remote && config_.multicast_group.empty())) {
+  if ((require_srtp_ && !receive_srtp_) || negotiating()) {
     ++stats_.early_dropped;
     return;
   }

@@ -205,6 +205,9 @@ class RtpStream {
   DatagramHandler on_stun_;
   DatagramHandler on_dtls_;
   bool require_srtp_ = false;
+  // Offer/answer has not given the peer yet (no set_remote), and the stream neither latches nor
+  // listens to a group: what arrives cannot be checked, so it is early, not media.
+  bool negotiating() const { return !remote_ && !config_.latch_remote && config_.multicast_group.empty(); }
   std::uint16_t local_port_ = 0;
   std::uint16_t sequence_;
   std::uint32_t timestamp_;
