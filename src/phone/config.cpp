@@ -84,12 +84,33 @@ class Reader {
   std::string base_;
 };
 
-std::optional<Error> read_account(const Reader& r, const toml::table& t, std::size_t index, ua::AccountSettings& a) {
+// srtp = "off" | "optional" | "mandatory" and key_exchange = "sdes" | "dtls" | "auto" in `t`
+// (absent: left as they are).
+std::optional<Error> read_media_policy(const Reader& r, const toml::table& t, const std::string& sec,
+                                       std::optional<ua::SrtpPolicy>& srtp, std::optional<ua::KeyExchange>& kx) {
+  std::string name;
+  if (auto e = r.str(t, "srtp", name, sec)) return e;
+  if (t.contains("srtp")) {
+    srtp = ua::parse_srtp_policy(name);
+    if (!srtp) return r.error(t.get("srtp"), sec + ".srtp must be \"off\", \"optional\" or \"mandatory\"");
+  }
+  name.clear();
+  if (auto e = r.str(t, "key_exchange", name, sec)) return e;
+  if (t.contains("key_exchange")) {
+    kx = ua::parse_key_exchange(name);
+    if (!kx) return r.error(t.get("key_exchange"), sec + ".key_exchange must be \"sdes\", \"dtls\" or \"auto\"");
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> read_account(const Reader& r, const toml::table& t, std::size_t index, ua::AccountSettings& a,
+                                  AccountMedia& media) {
   std::string sec = "account[" + std::to_string(index) + "]";
   if (auto e = r.only(t, sec, {"name", "user", "auth_user", "password", "domain", "display_name", "registrar",
                                "backup_registrars", "outbound_proxy", "transport", "expires", "failback_interval_s",
-                               "retry_base_s", "retry_max_s", "startup_jitter_ms"}))
+                               "retry_base_s", "retry_max_s", "startup_jitter_ms", "srtp", "key_exchange"}))
     return e;
+  if (auto e = read_media_policy(r, t, sec, media.srtp, media.key_exchange)) return e;
   for (auto [key, field] : {std::pair{"name", &a.name}, {"user", &a.user}, {"auth_user", &a.auth_user},
                             {"password", &a.password}, {"domain", &a.domain}, {"display_name", &a.display_name},
                             {"registrar", &a.registrar}, {"outbound_proxy", &a.outbound_proxy}})
@@ -228,19 +249,12 @@ std::optional<Error> read_phone(const Reader& r, const toml::table& t, Config& c
     return e;
   if (auto e = r.integer(t, "media_timeout_s", c.media_timeout_s, 0, 3600, sec)) return e;
   if (auto e = r.str(t, "user", c.phone_user, sec)) return e;
-  std::string srtp;
-  if (auto e = r.str(t, "srtp", srtp, sec)) return e;
-  if (srtp == "off") c.media.srtp = ua::SrtpPolicy::kOff;
-  else if (srtp == "optional" || srtp.empty()) c.media.srtp = ua::SrtpPolicy::kOptional;
-  else if (srtp == "mandatory") c.media.srtp = ua::SrtpPolicy::kMandatory;
-  else return r.error(t.get("srtp"), "phone.srtp must be \"off\", \"optional\" or \"mandatory\"");
+  std::optional<ua::SrtpPolicy> srtp;
+  std::optional<ua::KeyExchange> kx;
+  if (auto e = read_media_policy(r, t, sec, srtp, kx)) return e;
+  c.media.srtp = srtp.value_or(ua::SrtpPolicy::kOptional);
+  c.media.key_exchange = kx.value_or(ua::KeyExchange::kAuto);
   if (auto e = r.boolean(t, "allow_sdes_over_insecure_transport", c.media.allow_sdes_over_insecure_transport, sec)) return e;
-  std::string kx;
-  if (auto e = r.str(t, "key_exchange", kx, sec)) return e;
-  if (kx == "sdes") c.media.key_exchange = ua::KeyExchange::kSdes;
-  else if (kx == "dtls") c.media.key_exchange = ua::KeyExchange::kDtls;
-  else if (kx == "auto" || kx.empty()) c.media.key_exchange = ua::KeyExchange::kAuto;
-  else return r.error(t.get("key_exchange"), "phone.key_exchange must be \"sdes\", \"dtls\" or \"auto\"");
   if (auto e = r.path(t, "dtls_certificate", c.dtls_certificate, sec)) return e;
   if (auto e = r.boolean(t, "auto_answer", c.auto_answer, sec)) return e;
   if (auto e = r.str(t, "instance_id", c.instance_id, sec)) return e;
@@ -462,8 +476,10 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
     std::size_t i = 0;
     for (const auto& item : *arr) {
       ua::AccountSettings a;
-      if (auto e = read_account(r, *item.as_table(), i++, a)) return *e;
+      AccountMedia m;
+      if (auto e = read_account(r, *item.as_table(), i++, a, m)) return *e;
       c.accounts.push_back(std::move(a));
+      c.account_media.push_back(m);
     }
   }
   if (const toml::node* n = root.get("tls")) {
@@ -560,6 +576,23 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir, 
   for (auto& a : c.accounts)
     if (!c.instance_id.empty()) a.outbound = ua::OutboundFlow{c.instance_id, 1};
   return c;
+}
+
+ua::MediaPolicy Config::media_for(std::size_t account) const {
+  ua::MediaPolicy p = media;
+  if (account < account_media.size()) {
+    p.srtp = account_media[account].srtp.value_or(p.srtp);
+    p.key_exchange = account_media[account].key_exchange.value_or(p.key_exchange);
+  }
+  return p;
+}
+
+bool Config::uses_dtls() const {
+  for (std::size_t i = 0; i <= accounts.size(); ++i) {
+    ua::MediaPolicy p = media_for(i);
+    if (p.srtp != ua::SrtpPolicy::kOff && p.key_exchange != ua::KeyExchange::kSdes) return true;
+  }
+  return false;
 }
 
 void resolve_instance_id(Config& c, const std::string& machine_id_file) {

@@ -6,6 +6,7 @@
 #include "phone/hotline.h"
 #include "phone/paging_config.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,8 +45,17 @@ struct WebConfig {
   std::string http_redirect_listen;  // "ip:port" of a plain-HTTP listener that only redirects to HTTPS
 };
 
+// [[account]] srtp / key_exchange: where one account's media policy differs from [phone]'s
+// (a plant PBX reached over TLS with SRTP mandatory, a lab trunk with SRTP off, a WebRTC
+// gateway with DTLS). Unset = the [phone] value.
+struct AccountMedia {
+  std::optional<ua::SrtpPolicy> srtp;
+  std::optional<ua::KeyExchange> key_exchange;
+};
+
 struct Config {
   std::vector<ua::AccountSettings> accounts;
+  std::vector<AccountMedia> account_media;  // one per account, in the same order
   net::TransportConfig transport;  // includes [tls]
   txn::TimerConfig timers;
   std::vector<std::string> dns_servers;  // "ip:port"; empty = the system resolver
@@ -85,6 +95,12 @@ struct Config {
   bool answer_beep = false;              // beep on the speaker when a call is answered
   WebConfig web;                         // [web]
   std::string source;              // file path (for messages)
+
+  // The media policy of calls through accounts[i] ([phone]'s with the account's overrides);
+  // media_for(accounts.size()) or beyond: peer-to-peer calls, [phone]'s.
+  ua::MediaPolicy media_for(std::size_t account) const;
+  // Does any call (through an account or peer to peer) use DTLS-SRTP under its policy?
+  bool uses_dtls() const;
 };
 
 // Error code "config" with "FILE:LINE: ..." messages.

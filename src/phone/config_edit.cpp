@@ -113,12 +113,8 @@ TomlChange account_change(const AccountChange& c) {
     set_or_erase(*a, "auth_user", c.auth_user);
     set_or_erase(*a, "transport", c.transport);
     if (c.password) set_or_erase(*a, "password", *c.password);
-    if (!c.srtp.empty() || !c.key_exchange.empty()) {
-      toml::table* phone = section(root, "phone");
-      if (phone == nullptr) return edit_error("[phone] is not a table");
-      if (!c.srtp.empty()) phone->insert_or_assign("srtp", c.srtp);
-      if (!c.key_exchange.empty()) phone->insert_or_assign("key_exchange", c.key_exchange);
-    }
+    set_or_erase(*a, "srtp", c.srtp);
+    set_or_erase(*a, "key_exchange", c.key_exchange);
     return Ok{};
   };
 }

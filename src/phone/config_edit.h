@@ -46,7 +46,7 @@ struct AccountChange {
   std::size_t index = 0;
   std::string registrar, domain, user, auth_user, transport;
   std::optional<std::string> password;
-  std::string srtp, key_exchange;  // [phone], device-wide; "" = keep
+  std::string srtp, key_exchange;  // the account's own; "" = [phone]'s (the device default)
 };
 TomlChange account_change(const AccountChange& c);
 

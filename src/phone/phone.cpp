@@ -23,7 +23,7 @@ Phone::Phone(CallEnv env, net::DnsResolver& dns, const Config& config)
   settings_.beep = config_.answer_beep;
   settings_.srtp_keylog_file = config_.srtp_keylog_file;
   settings_.media_timeout = std::chrono::milliseconds(std::int64_t{config_.media_timeout_s} * 1000);
-  if (config_.media.srtp != ua::SrtpPolicy::kOff && config_.media.key_exchange != ua::KeyExchange::kSdes) {
+  if (config_.uses_dtls()) {
     auto id = config_.dtls_certificate.empty() ? media::DtlsIdentity::generate()
                                                : media::DtlsIdentity::load_or_create(config_.dtls_certificate);
     if (id) settings_.dtls_identity = *id;
@@ -68,15 +68,23 @@ void Phone::shutdown(std::function<void()> done) {
 }
 
 
-bool Phone::from_registrar(const net::FlowPtr& flow) const {
-  for (const auto& a : accounts_) {
-    const net::FlowPtr& f = a->flow();
+std::optional<std::size_t> Phone::account_of(const net::FlowPtr& flow) const {
+  for (std::size_t i = 0; i < accounts_.size(); ++i) {
+    const net::FlowPtr& f = accounts_[i]->flow();
     if (!f) continue;
-    if (f == flow) return true;
+    if (f == flow) return i;
     // UDP has no connection: the registrar's address is what identifies it
-    if (f->protocol() == flow->protocol() && f->remote() == flow->remote()) return true;
+    if (f->protocol() == flow->protocol() && f->remote() == flow->remote()) return i;
   }
-  return false;
+  return std::nullopt;
+}
+
+bool Phone::from_registrar(const net::FlowPtr& flow) const { return account_of(flow).has_value(); }
+
+void Phone::use_account_media(CallSettings& s, std::size_t account) const {
+  ua::MediaPolicy p = config_.media_for(account);
+  s.media.srtp = p.srtp;
+  s.media.key_exchange = p.key_exchange;
 }
 
 net::FlowPtr Phone::replacement_flow(const net::FlowPtr& dead) const {
@@ -199,6 +207,8 @@ void Phone::new_call(const Message& m, const net::FlowPtr& flow, txn::ServerTran
     return;
   }
   CallSettings s = settings_;
+  // a call from the PBX follows the policy of the account it arrived on; peer to peer, [phone]'s
+  if (auto account = account_of(flow)) use_account_media(s, *account);
   if (!config_.record_dir.empty()) {
     // one file per call; the Call-ID comes from the peer, so only safe characters reach the path
     std::string name;
@@ -302,11 +312,13 @@ Result<std::string> Phone::dial(const std::string& target, CallSettings settings
   } else {
     // through the PBX, over the account's registration flow (RFC 5923 style reuse)
     ua::RegistrationClient* acc = nullptr;
-    for (auto& a : accounts_)
+    for (std::size_t i = 0; i < accounts_.size() && !acc; ++i) {
+      auto& a = accounts_[i];
       if ((account.empty() || a->settings().name == account) && a->status().registered && a->flow() && a->flow()->is_open()) {
         acc = a.get();
-        break;
+        use_account_media(settings, i);
       }
+    }
     if (!acc) return make_error("call-not-registered", account.empty() ? "no account is registered" : "account " + account + " is not registered");
     const ua::AccountSettings& s = acc->settings();
     bool tls = net::uses_tls(acc->flow()->protocol());

@@ -62,6 +62,8 @@ class Phone {
   // Standing warnings for the status (key exports that are on, docs/diagnostics.md).
   std::vector<std::string> warnings() const;
   const std::vector<std::unique_ptr<ua::RegistrationClient>>& accounts() const { return accounts_; }
+  // The media policy of calls through accounts()[i] ([phone] with the account's overrides).
+  ua::MediaPolicy account_media(std::size_t i) const { return config_.media_for(i); }
   Call* find(const std::string& call_id);
 
   // Runs when a call ended, with its final report.
@@ -74,7 +76,11 @@ class Phone {
   void set_call_settings(CallSettings s) { settings_ = std::move(s); }
 
  private:
+  // The account whose registration flow `flow` is (or, over UDP, whose registrar it comes from).
+  std::optional<std::size_t> account_of(const net::FlowPtr& flow) const;
   bool from_registrar(const net::FlowPtr& flow) const;
+  // Calls through accounts[i] follow its [[account]] srtp / key_exchange (Config::media_for).
+  void use_account_media(CallSettings& s, std::size_t account) const;
   // The account flow that replaced `dead` (same registrar address and protocol), or null.
   net::FlowPtr replacement_flow(const net::FlowPtr& dead) const;
   bool authorized(const sip::Message& m, const net::FlowPtr& flow);

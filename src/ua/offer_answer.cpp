@@ -10,6 +10,36 @@ namespace exphone::ua {
 using sdp::CryptoSuite;
 using sdp::Direction;
 
+std::string_view to_string(SrtpPolicy p) {
+  switch (p) {
+    case SrtpPolicy::kOff: return "off";
+    case SrtpPolicy::kMandatory: return "mandatory";
+    case SrtpPolicy::kOptional: break;
+  }
+  return "optional";
+}
+
+std::string_view to_string(KeyExchange k) {
+  switch (k) {
+    case KeyExchange::kSdes: return "sdes";
+    case KeyExchange::kDtls: return "dtls";
+    case KeyExchange::kAuto: break;
+  }
+  return "auto";
+}
+
+std::optional<SrtpPolicy> parse_srtp_policy(std::string_view name) {
+  for (SrtpPolicy p : {SrtpPolicy::kOff, SrtpPolicy::kOptional, SrtpPolicy::kMandatory})
+    if (name == to_string(p)) return p;
+  return std::nullopt;
+}
+
+std::optional<KeyExchange> parse_key_exchange(std::string_view name) {
+  for (KeyExchange k : {KeyExchange::kSdes, KeyExchange::kDtls, KeyExchange::kAuto})
+    if (name == to_string(k)) return k;
+  return std::nullopt;
+}
+
 namespace {
 
 bool is_ipv6(const std::string& a) { return a.find(':') != std::string::npos; }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base64.h"
@@ -28,6 +29,12 @@ enum class SrtpPolicy { kOff, kOptional, kMandatory };
 //   auto — offers both (RTP/SAVP or RTP/AVP with a=crypto and a=fingerprint) and takes what the
 //          peer answers; answers whichever the peer offers (DTLS when it offers both).
 enum class KeyExchange { kSdes, kDtls, kAuto };
+
+// The config file's names: "off" / "optional" / "mandatory", "sdes" / "dtls" / "auto".
+std::string_view to_string(SrtpPolicy p);
+std::string_view to_string(KeyExchange k);
+std::optional<SrtpPolicy> parse_srtp_policy(std::string_view name);
+std::optional<KeyExchange> parse_key_exchange(std::string_view name);
 
 struct AudioCodec {
   std::uint8_t payload_type = 0;

@@ -9,7 +9,11 @@
 #include <cctype>
 #include <ctime>
 #include <filesystem>
+#include <sys/types.h>
 #include <unistd.h>
+
+#include <system_error>
+#include <vector>
 
 #include "core/durable_file.h"
 #include "net/tls/tls_inspect.h"
@@ -56,28 +60,16 @@ json describe_file(const std::string& shown_as, const std::string& path) {
   return f;
 }
 
-const char* srtp_name(ua::SrtpPolicy p) {
-  switch (p) {
-    case ua::SrtpPolicy::kOff: return "off";
-    case ua::SrtpPolicy::kMandatory: return "mandatory";
-    default: return "optional";
-  }
-}
-
-const char* key_exchange_name(ua::KeyExchange k) {
-  switch (k) {
-    case ua::KeyExchange::kSdes: return "sdes";
-    case ua::KeyExchange::kDtls: return "dtls";
-    default: return "auto";
-  }
-}
-
 }  // namespace
 
 json accounts_json(const phone::Config& c) {
-  json j = {{"srtp", srtp_name(c.media.srtp)}, {"key_exchange", key_exchange_name(c.media.key_exchange)}, {"accounts", json::array()}};
+  // srtp / key_exchange at the top: [phone]'s, the device default; in an account: its own
+  // setting ("" = the default) and the policy its calls follow (effective_*)
+  json j = {{"srtp", ua::to_string(c.media.srtp)}, {"key_exchange", ua::to_string(c.media.key_exchange)}, {"accounts", json::array()}};
   for (std::size_t i = 0; i < c.accounts.size(); ++i) {
     const auto& a = c.accounts[i];
+    const phone::AccountMedia m = i < c.account_media.size() ? c.account_media[i] : phone::AccountMedia{};
+    const ua::MediaPolicy effective = c.media_for(i);
     j["accounts"].push_back({{"index", i},
                              {"name", a.name},
                              {"registrar", a.registrar},
@@ -85,7 +77,11 @@ json accounts_json(const phone::Config& c) {
                              {"user", a.user},
                              {"auth_user", a.auth_user},
                              {"transport", a.transport ? std::string(net::to_string(*a.transport)) : std::string()},
-                             {"password_set", !a.password.empty()}});
+                             {"password_set", !a.password.empty()},
+                             {"srtp", m.srtp ? ua::to_string(*m.srtp) : ""},
+                             {"key_exchange", m.key_exchange ? ua::to_string(*m.key_exchange) : ""},
+                             {"effective_srtp", ua::to_string(effective.srtp)},
+                             {"effective_key_exchange", ua::to_string(effective.key_exchange)}});
   }
   return j;
 }
@@ -145,6 +141,30 @@ Result<pki::KeyPtr> parse_key(std::string_view pem) {
   return pki::KeyPtr(k, EVP_PKEY_free);
 }
 
+// The files a change writes beside the config before it is saved (the saved config is checked
+// with them in place). Those that did not exist before go again unless the change was saved:
+// a refused change leaves the folder as it was.
+class NewFiles {
+ public:
+  NewFiles() = default;
+  NewFiles(const NewFiles&) = delete;
+  NewFiles& operator=(const NewFiles&) = delete;
+  ~NewFiles() {
+    for (const auto& p : written_) ::unlink(p.c_str());
+  }
+  Status write(const std::string& path, const std::string& text, mode_t mode) {
+    std::error_code ec;
+    const bool existed = fs::exists(path, ec);
+    if (Status s = write_file_atomic(path, text, mode, "config-io"); !s) return s;
+    if (!existed) written_.push_back(path);
+    return Ok{};
+  }
+  void keep() { written_.clear(); }
+
+ private:
+  std::vector<std::string> written_;
+};
+
 }  // namespace
 
 Result<json> add_trusted_ca(const std::string& config_path, std::string_view bytes) {
@@ -157,10 +177,12 @@ Result<json> add_trusted_ca(const std::string& config_path, std::string_view byt
   const std::string path = (fs::path(doc->base_dir) / name).string();
   std::string pem;
   for (const auto& c : *certs) pem += pki::cert_pem(c.get());
-  if (Status s = write_file_atomic(path, pem, 0644, "config-io"); !s) return s.error();
+  NewFiles files;
+  if (Status s = files.write(path, pem, 0644); !s) return s.error();
   auto text = phone::edit_config(*doc, phone::add_ca_file(name));
   if (!text) return text.error();
   if (Status s = phone::save_config(*doc, *text); !s) return s.error();
+  files.keep();
   d["file"] = name;
   d["certificates"] = certs->size();
   return d;
@@ -231,12 +253,14 @@ Result<json> install_device_certificate(const std::string& config_path, std::str
   const std::string crt_name = "device-" + id + ".crt", key_name = "device-" + id + ".key";
   std::string chain;
   for (const auto& c : certs) chain += pki::cert_pem(c.get());
-  if (Status s = write_file_atomic((fs::path(doc->base_dir) / crt_name).string(), chain, 0644, "config-io"); !s) return s.error();
-  if (Status s = write_file_atomic((fs::path(doc->base_dir) / key_name).string(), pki::key_pem(key.get()), 0600, "config-io"); !s)
+  NewFiles files;
+  if (Status s = files.write((fs::path(doc->base_dir) / crt_name).string(), chain, 0644); !s) return s.error();
+  if (Status s = files.write((fs::path(doc->base_dir) / key_name).string(), pki::key_pem(key.get()), 0600); !s)
     return s.error();
   auto text = phone::edit_config(*doc, phone::set_device_certificate(crt_name, key_name));
   if (!text) return text.error();
   if (Status s = phone::save_config(*doc, *text); !s) return s.error();
+  files.keep();
   if (key_pem.empty()) ::unlink(csr_key_path.c_str());  // now device-<id>.key
   json d = describe(certs[0].get());
   d["file"] = crt_name;

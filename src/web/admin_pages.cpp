@@ -25,10 +25,13 @@ std::string message_line(const std::string& message, bool error) {
   return std::string("<p id=\"message\" class=\"") + (error ? "bad" : "ok") + "\">" + e(message) + "</p>\n";
 }
 
-std::string select(const std::string& name, const std::string& current, std::initializer_list<const char*> options) {
-  std::string s = "<select name=\"" + e(name) + "\">";
+// The first option is the empty value ("the key is not set"), shown as `unset_label`.
+std::string select(const std::string& name, const std::string& current, const std::string& unset_label,
+                   std::initializer_list<const char*> options) {
+  std::string s = "<select name=\"" + e(name) + "\"><option value=\"\"" + (current.empty() ? " selected" : "") + ">" +
+                  e(unset_label) + "</option>";
   for (const char* o : options)
-    s += std::string("<option value=\"") + o + "\"" + (current == o ? " selected" : "") + ">" + (*o ? o : "(from registrar URI)") + "</option>";
+    s += std::string("<option value=\"") + o + "\"" + (current == o ? " selected" : "") + ">" + o + "</option>";
   return s + "</select>";
 }
 
@@ -69,9 +72,11 @@ std::string account_page(const json& a, const std::string& csrf, const std::stri
          "<tr><th><label for=\"password\">Password</label></th><td><input id=\"password\" type=\"password\" name=\"password\" "
          "autocomplete=\"new-password\" placeholder=\"" +
          (acc.value("password_set", false) ? "(set; leave empty to keep it)" : "(none)") +
-         "\"></td></tr>\n<tr><th>Transport</th><td>" + select("transport", str(acc, "transport"), {"", "udp", "tcp", "tls", "ws", "wss"}) +
-         "</td></tr>\n<tr><th>SRTP (all accounts)</th><td>" + select("srtp", str(a, "srtp"), {"off", "optional", "mandatory"}) +
-         "</td></tr>\n<tr><th>Key exchange (all accounts)</th><td>" + select("key_exchange", str(a, "key_exchange"), {"auto", "sdes", "dtls"}) +
+         "\"></td></tr>\n<tr><th>Transport</th><td>" + select("transport", str(acc, "transport"), "(from registrar URI)", {"udp", "tcp", "tls", "ws", "wss"}) +
+         "</td></tr>\n<tr><th>SRTP</th><td>" +
+         select("srtp", str(acc, "srtp"), "device default (" + str(a, "srtp") + ")", {"off", "optional", "mandatory"}) +
+         "</td></tr>\n<tr><th>Key exchange</th><td>" +
+         select("key_exchange", str(acc, "key_exchange"), "device default (" + str(a, "key_exchange") + ")", {"auto", "sdes", "dtls"}) +
          "</td></tr>\n</table><button type=\"submit\"" + (read_only.empty() ? "" : " disabled") +
          ">Save and re-register</button></form>\n";
   }

@@ -5,6 +5,7 @@
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <memory>
@@ -152,6 +153,38 @@ const Session* SessionStore::find(std::string_view token, Clock::time_point now)
   }
   it->second.expires = now + timeout_;
   return &it->second;
+}
+
+std::string SessionStore::hand_over(Clock::time_point now) const {
+  std::string out;
+  for (const auto& [token, session] : sessions_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(session.expires - now).count();
+    if (left > 0) out += token + " " + session.csrf + " " + std::to_string(left) + "\n";
+  }
+  return out;
+}
+
+std::size_t SessionStore::take_over(std::string_view text, Clock::time_point now) {
+  auto hex32 = [](std::string_view t) {
+    return t.size() == 32 && t.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  };
+  std::size_t taken = 0;
+  while (!text.empty() && sessions_.size() < max_) {
+    std::size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    std::size_t a = line.find(' '), b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+    if (b == std::string_view::npos) continue;
+    std::string_view token = line.substr(0, a), csrf = line.substr(a + 1, b - a - 1), left = line.substr(b + 1);
+    if (!hex32(token) || !hex32(csrf) || left.empty() || left.size() > 9 ||
+        left.find_first_not_of("0123456789") != std::string_view::npos)
+      continue;
+    // never longer than a fresh session: the old process's timeout may have been longer
+    auto ms = std::min<long long>(std::stoll(std::string(left)), std::chrono::milliseconds(timeout_).count());
+    sessions_[std::string(token)] = Session{std::string(csrf), now + std::chrono::milliseconds(ms)};
+    ++taken;
+  }
+  return taken;
 }
 
 void SessionStore::remove(std::string_view token) {

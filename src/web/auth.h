@@ -45,6 +45,13 @@ class SessionStore {
   void remove(std::string_view token);
   std::size_t size() const { return sessions_.size(); }
 
+  // Across the daemon's restart on a changed config (exec, same PID; docs/config.md [web]): the
+  // live sessions as text ("token csrf ms-left" lines) for the next process image, and taking
+  // them over there. Malformed lines are skipped; no session outlives `timeout` from `now`;
+  // returns how many were taken.
+  std::string hand_over(Clock::time_point now) const;
+  std::size_t take_over(std::string_view text, Clock::time_point now);
+
  private:
   std::chrono::seconds timeout_;
   std::size_t max_;

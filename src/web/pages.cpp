@@ -79,7 +79,7 @@ std::string status_page(const json& st, const std::string& csrf, const json& ext
   std::string b = nav() + "<h1>exphone status</h1>\n<form method=\"post\" action=\"/logout\"><input type=\"hidden\" "
                   "name=\"csrf\" value=\"" + e(csrf) + "\"><button type=\"submit\">Log out</button></form>\n";
   b += "<h2>Accounts</h2>\n<table id=\"accounts\"><tr><th>Account</th><th>State</th><th>Transport</th><th>Registrar</th>"
-       "<th>TLS</th><th>Peer certificate</th><th>Problem</th></tr>\n";
+       "<th>TLS</th><th>Peer certificate</th><th>Problem</th><th>SRTP (key exchange)</th></tr>\n";
   if (st.contains("accounts") && st["accounts"].is_array()) {
     for (const auto& a : st["accounts"]) {
       bool reg = a.value("registered", false);
@@ -94,7 +94,7 @@ std::string status_page(const json& st, const std::string& csrf, const json& ext
       b += "<tr class=\"account\" data-registered=\"" + std::string(reg ? "true" : "false") + "\"><td>" + e(s(a, "name")) +
            "</td><td class=\"" + (reg ? "ok" : "bad") + "\">" + e(s(a, "state")) + "</td><td>" + e(s(a, "transport")) +
            "</td><td>" + e(s(a, "registrar")) + "</td><td>" + e(tls) + "</td><td>" + e(peer) + "</td><td>" + e(problem) +
-           "</td></tr>\n";
+           "</td><td>" + e(s(a, "srtp")) + (a.contains("key_exchange") ? " (" + e(s(a, "key_exchange")) + ")" : "") + "</td></tr>\n";
     }
   }
   b += "</table>\n<h2>Calls</h2>\n";

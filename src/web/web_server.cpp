@@ -720,6 +720,9 @@ Result<std::unique_ptr<WebServer>> WebServer::open(asio::io_context& io, const p
   auto impl = std::make_shared<Impl>(io, asio::ssl::context(raw));  // takes the reference
   impl->config = config;
   impl->sessions = SessionStore(std::chrono::seconds(config.session_timeout_s));
+  if (std::size_t n = impl->sessions.take_over(admin.sessions, Clock::now()))
+    std::cout << "web admin: " << n << " session(s) kept across the restart" << std::endl;
+  admin.sessions.clear();
   impl->device_cert = tls.client_cert;
   impl->web_cert = std::move(web_cert);
   impl->metrics_token = std::move(token);
@@ -757,6 +760,8 @@ WebServer::~WebServer() {
 }
 
 void WebServer::record_call(const json& call_report) { impl_->ended.add(call_report); }
+
+std::string WebServer::hand_over_sessions() const { return impl_->sessions.hand_over(Clock::now()); }
 
 std::string WebServer::local_address() const {
   boost::system::error_code ec;

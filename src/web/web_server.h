@@ -35,6 +35,7 @@ struct AdminHooks {
   std::string read_only;  // why changes are refused ("" = they are not), e.g. a provisioned config
   std::function<void(const std::string& why)> restart;  // the daemon restarts on the saved config
   std::function<std::string()> log;  // the daemon's recent log (GET /diagnostics/log); empty: none
+  std::string sessions;  // what hand_over_sessions() of the previous process image returned
 };
 
 class WebServer {
@@ -51,6 +52,8 @@ class WebServer {
 
   // A call ended: counted for /metrics.
   void record_call(const nlohmann::ordered_json& call_report);
+  // The logged-in sessions, for the process image that replaces this one (AdminHooks::sessions).
+  std::string hand_over_sessions() const;
   // "ip:port" actually bound (port 0 in the config picks a free one).
   std::string local_address() const;
 

@@ -5,6 +5,7 @@ Also: a change that does not load is refused and the file stays as it was; a ser
 refused as a trusted CA; every change needs the CSRF token; key export shows a loud warning and
 writes 0600 files; no reply carries the SIP password; the config is written 0600 with FILE.prev.
 """
+import datetime
 import hashlib
 import json
 import os
@@ -98,7 +99,7 @@ def main():
                 return json.loads(web.request("GET", "/api/status")[2])["started"]
 
             def wait_account(pred, what, timeout=30, restarted_after=None):
-                """Log in again (a restart ends the sessions) until account 0 satisfies pred; with
+                """Log in again (a fresh client) until account 0 satisfies pred; with
                 restarted_after: only once the daemon restarted after that start."""
                 deadline = time.time() + timeout
                 last = None
@@ -206,23 +207,57 @@ def main():
                 w, _ = wait_account(lambda a: a.get("registered") and a.get("transport") == "udp", "not back after the CA upload",
                                     restarted_after=before_ca_upload)
                 assert proc.pid == pid and proc.poll() is None, "not the same process"
+                switch["web"], switch["started"] = w, started(w)
                 tok, _ = csrf_of(w, "/account")
+                switch["csrf"] = tok
                 st, _, body, _ = w.request("POST", "/account", urllib.parse.urlencode({"csrf": tok, **tls_form}))
                 assert st == 200 and "Saved" in body, (st, body[-800:])
                 assert oct(os.stat(conf).st_mode & 0o777) == "0o600" and os.path.exists(conf + ".prev")
                 with open(conf, "rb") as f:
                     t = tomllib.load(f)
                 a = t["account"][0]
-                assert a["transport"] == "tls" and a["password"] == "secret1001" and t["phone"]["srtp"] == "mandatory", t
+                assert a["transport"] == "tls" and a["password"] == "secret1001" and a["srtp"] == "mandatory", t
+            switch = {}
             r.check("then UDP -> TLS (SRTP mandatory) from the account page: saved 0600 with FILE.prev, the stored "
                     "password kept", switch_to_tls)
 
-            before_tls = started(connect())
+            before_tls = switch.get("started")
+
+            def session_kept():
+                # the same browser session (cookie) across the restart the change caused: no new login
+                w, deadline = switch["web"], time.time() + 30
+                while time.time() < deadline:
+                    try:
+                        st, _, body, _ = w.request("GET", "/api/status")
+                    except OSError:
+                        time.sleep(0.2)  # restarting
+                        continue
+                    assert st == 200, f"the session did not survive the restart: {st}"
+                    if json.loads(body)["started"] != before_tls:
+                        # and the CSRF token the page gave before the restart still works for a change
+                        st, _, page, _ = w.request("POST", "/account",
+                                                   urllib.parse.urlencode({"csrf": switch["csrf"], "index": "x"}))
+                        assert st == 422 and "index must be a number" in page, (st, page[-400:])
+                        return
+                    time.sleep(0.2)
+                raise AssertionError("the daemon did not restart after the change")
+            r.check("the session that made the change is still logged in after the restart (same cookie and CSRF "
+                    "token; handed to the new process image)", session_kept)
 
             def registered_tls():
                 w, a = wait_account(lambda a: a.get("registered") and a.get("transport") == "tls", "no TLS registration",
                                     restarted_after=before_tls)
                 assert a["tls"]["verified"], a
+                assert a["srtp"] == "mandatory" and a["key_exchange"] == "sdes", a  # the account's own policy
+                # the registrar certificate's expiry, as Kamailio's certificate file says
+                end = subprocess.run(["openssl", "x509", "-enddate", "-noout", "-in", kam.cert("server")[0]],
+                                     capture_output=True, text=True, check=True).stdout.strip().split("=", 1)[1]
+                not_after = datetime.datetime.strptime(end, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
+                assert a["tls"]["peer_not_after"] == not_after.strftime("%Y-%m-%d %H:%M:%S UTC"), (a["tls"], end)
+                days = (not_after - datetime.datetime.now(datetime.timezone.utc)).total_seconds() / 86400
+                assert abs(a["tls"]["peer_days_left"] - days) < 1.01, (a["tls"], days)
+                st, _, body, _ = w.request("GET", "/")
+                assert st == 200 and f'{a["tls"]["peer_days_left"]} days' in body, body[-1500:]
                 assert kam.wait_registered("1001", timeout=5)
                 assert proc.pid == pid
                 st, _, body, _ = w.request("GET", "/certificates")
@@ -232,7 +267,7 @@ def main():
                 assert j["trusted_cas"][0]["certificates"][0]["is_ca"] is True, j
                 assert re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", j["trusted_cas"][0]["certificates"][0]["sha256_fingerprint"]), j
                 return w
-            r.check("account 1001 registers over TLS (verified) against Kamailio; the CA is listed with subject, "
+            r.check("account 1001 registers over TLS (verified) against Kamailio, with its own SRTP policy and the registrar certificate's expiry (status JSON and page); the CA is listed with subject, "
                     "validity and SHA-256 fingerprint", registered_tls)
 
             web = connect()
@@ -285,6 +320,52 @@ def main():
                 assert "registered via tls" in body, body[-1500:]
             r.check("the diagnostics page's log download has this run's log (start, registration, logins)",
                     log_download)
+
+            def device_cert_mtls():
+                # a key and CSR made on the phone, signed by the site CA (Kamailio's test root), installed
+                # without a key; then the account moves to Kamailio's mutual-TLS port, which refuses
+                # clients without a certificate of that CA whose CN is the From user
+                w = connect()
+                tok, _ = csrf_of(w, "/certificates")
+                api = {"Content-Type": "application/json", "X-CSRF-Token": tok}
+                st, _, body, _ = w.request("POST", "/api/csr", json.dumps({"common_name": "1001"}), headers=api)
+                assert st == 200, (st, body[-500:])
+                csr = json.loads(body)["csr"]
+                assert csr.startswith("-----BEGIN CERTIFICATE REQUEST-----"), csr[:80]
+                work = os.path.join(tmp, "site-ca")
+                os.makedirs(work, exist_ok=True)
+                with open(os.path.join(work, "phone.csr"), "w") as f:
+                    f.write(csr)
+                with open(os.path.join(work, "ext"), "w") as f:
+                    f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\nsubjectAltName=URI:sip:1001@localhost\n")
+                subprocess.run(["openssl", "x509", "-req", "-in", "phone.csr", "-CA", kam.ca_file,
+                                "-CAkey", os.path.join(os.path.dirname(kam.ca_file), "ca.key"), "-CAcreateserial",
+                                "-days", "30", "-sha256", "-extfile", "ext", "-out", "phone.crt"],
+                               cwd=work, check=True, capture_output=True)
+                before = started(w)
+                st, _, body, _ = w.request("POST", "/api/device-certificate",
+                                           json.dumps({"cert": open(os.path.join(work, "phone.crt")).read()}), headers=api)
+                assert st == 200, (st, body[-500:])
+                w, _ = wait_account(lambda a: a.get("registered"), "not back after the device certificate", restarted_after=before)
+                j = json.loads(w.request("GET", "/api/certificates")[2])
+                dev = j["device_certificate"]["certificates"][0]
+                assert "CN=1001" in dev["subject"] and dev["is_ca"] is False, dev
+                with open(conf, "rb") as f:
+                    t = tomllib.load(f)["tls"]
+                assert t["client_key"].startswith("device-") and oct(os.stat(os.path.join(tmp, t["client_key"])).st_mode & 0o777) == "0o600", t
+                assert not os.path.exists(os.path.join(tmp, "device-csr.key"))
+                tok, _ = csrf_of(w, "/account")
+                before = started(w)
+                form = dict(tls_form, registrar=f"sips:127.0.0.1:{kam.mtls_port}")
+                st, _, body, _ = w.request("POST", "/account", urllib.parse.urlencode({"csrf": tok, **form}))
+                assert st == 200 and "Saved" in body, (st, body[-800:])
+                w, a = wait_account(lambda a: a.get("registered") and f":{kam.mtls_port}" in a.get("registrar", ""),
+                                    "not registered on the mTLS port", restarted_after=before)
+                assert a["transport"] == "tls" and a["tls"]["verified"], a
+                assert kam.wait_registered("1001", timeout=5)
+            r.check("device certificate from the page: key + CSR made on the phone, signed by the site CA, installed "
+                    "without a key (0600 key file); the account then registers on Kamailio's mutual-TLS port",
+                    device_cert_mtls)
 
             def no_leaks():
                 for body in (b for c in clients for b in c.bodies):

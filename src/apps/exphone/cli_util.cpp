@@ -1,9 +1,14 @@
 #include "apps/exphone/cli_util.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <string_view>
 #include <unistd.h>
 #include <vector>
 
@@ -53,15 +58,51 @@ void set_command_line(int argc, char** argv) {
   command_line().assign(argv, argv + argc);
 }
 
-Error exec_self() {
+namespace {
+constexpr const char* kHandoverEnv = "EXPHONE_HANDOVER_FD";
+constexpr std::size_t kMaxHandover = 64 * 1024;
+constexpr int kHandoverFd = 3;
+}  // namespace
+
+Error exec_self(const std::string& handover) {
   std::vector<char*> argv;
   for (auto& a : command_line()) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::cout.flush();
   std::cerr.flush();
-  ::close_range(3, ~0U, 0);
+  ::unsetenv(kHandoverEnv);
+  int keep = -1;
+  if (!handover.empty() && handover.size() <= kMaxHandover) {
+    int fd = ::memfd_create("exphone-handover", 0);  // not close-on-exec: the next image reads it
+    if (fd >= 0 && ::write(fd, handover.data(), handover.size()) == static_cast<ssize_t>(handover.size()) &&
+        ::lseek(fd, 0, SEEK_SET) == 0 && (fd == kHandoverFd || ::dup2(fd, kHandoverFd) == kHandoverFd)) {
+      if (fd != kHandoverFd) ::close(fd);
+      keep = kHandoverFd;
+      ::setenv(kHandoverEnv, "3", 1);
+    } else if (fd >= 0) {
+      ::close(fd);  // the restart goes on without it: the sessions log in again
+    }
+  }
+  ::close_range(keep == kHandoverFd ? kHandoverFd + 1 : 3, ~0U, 0);
   ::execv("/proc/self/exe", argv.data());
   return make_error("exec-failed", std::string("cannot restart exphone: ") + std::strerror(errno));
+}
+
+std::string take_handover() {
+  const char* v = std::getenv(kHandoverEnv);
+  if (v == nullptr || std::string_view(v) != "3") return "";
+  ::unsetenv(kHandoverEnv);
+  std::string out;
+  struct stat st {};
+  // only what exec_self left: an anonymous memory file (memfd) at descriptor 3
+  if (::fstat(kHandoverFd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0 &&
+      static_cast<std::size_t>(st.st_size) <= kMaxHandover) {
+    out.resize(static_cast<std::size_t>(st.st_size));
+    ssize_t n = ::pread(kHandoverFd, out.data(), out.size(), 0);
+    out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  }
+  ::close(kHandoverFd);
+  return out;
 }
 
 }  // namespace exphone::cli

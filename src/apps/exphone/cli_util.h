@@ -23,8 +23,13 @@ void print_json(const nlohmann::ordered_json& j);
 
 // The process's command line (main keeps it) and its re-execution: every descriptor above stderr
 // closed (Asio does not open sockets close-on-exec), then execv(/proc/self/exe, argv). Returns
-// only on failure (error exec-failed).
+// only on failure (error exec-failed). `handover` (at most 64 KiB: the web admin's sessions)
+// reaches the next image through take_handover(): it travels in an anonymous memory file
+// (memfd) at descriptor 3, never on disk or in the environment (which names only the
+// descriptor).
 void set_command_line(int argc, char** argv);
-Error exec_self();
+Error exec_self(const std::string& handover = "");
+// What the previous image handed over ("" when it did not); later calls return "".
+std::string take_handover();
 
 }  // namespace exphone::cli

@@ -7,6 +7,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <utility>
 
 #include "apps/exphone/commands.h"
 #include "core/log_tail.h"
@@ -50,7 +52,9 @@ void restart_when_idle(boost::asio::steady_timer& t, phone::Phone& phone, const 
 }
 
 // Returns the exit code; restart: exec again (a provisioned or rolled-back config).
-int run_daemon(const RunOptions& o, bool& restart) {
+// `web_sessions`: in, the web admin's sessions the previous image handed over; out, on restart,
+// the sessions to hand to the next one (a change made on the page does not log its user out).
+int run_daemon(const RunOptions& o, bool& restart, std::string& web_sessions) {
   const std::string& config_path = o.config;
   LogTail log_tail({&std::cout, &std::cerr});  // what the web page's log download serves
   auto config = phone::load_config(config_path);
@@ -115,6 +119,7 @@ int run_daemon(const RunOptions& o, bool& restart) {
     web::AdminHooks admin;
     admin.config_path = config_path;
     admin.log = [&log_tail] { return log_tail.text(); };
+    admin.sessions = std::exchange(web_sessions, std::string());
     if (!config->provisioning.url.empty())
       admin.read_only = "This phone's config comes from provisioning ([provisioning] url): change it in its bundle on the "
                         "provisioning server; a change made here would be overwritten.";
@@ -148,6 +153,7 @@ int run_daemon(const RunOptions& o, bool& restart) {
             << ctl_path << std::endl;
   sd::notify_ready("listening, registering " + std::to_string(config->accounts.size()) + " account(s)");
   stack.io.run();
+  if (restart && web_admin) web_sessions = web_admin->hand_over_sessions();
   return kExitOk;
 }
 
@@ -162,15 +168,18 @@ void add_run_command(CLI::App& app, int& exit_code) {
       "verified mTLS peers or [phone] allow_peers (else 403); they ring until `exphone ctl answer`, or, with [phone] auto_answer, are "
       "answered at once when the caller is allowlisted and arrived over TLS from a verified peer; the phone sends a 440 Hz test tone "
       "(or [phone] announcement, echo, or the audio_device microphone). Prints a call-report line per call; "
-      "serves `exphone ctl` on its control socket. SIGTERM or SIGINT hangs up, unregisters and exits 0.");
+      "serves `exphone ctl` on its control socket. With [web] listen, an HTTPS admin page (and /metrics); a change saved there "
+      "(or a new provisioned config) makes the daemon restart on it with the same PID once no call is active. "
+      "SIGTERM or SIGINT hangs up, unregisters and exits 0.");
   cmd->add_option("--config", o->config, "device configuration (TOML)")->required();
   cmd->add_option("--send-tone", o->send_tone_hz, "test tone this phone sends in its calls (Hz)")->capture_default_str();
   cmd->add_option("--expect-tone", o->expect_tone_hz, "tone whose share of the received audio the call report gives (Hz)")
       ->capture_default_str();
   cmd->callback([o, &exit_code] {
     bool restart = false;
-    exit_code = run_daemon(*o, restart);  // everything it opened is closed when it returns
-    if (restart) exit_code = report_error(exec_self());
+    std::string web_sessions = take_handover();
+    exit_code = run_daemon(*o, restart, web_sessions);  // everything it opened is closed when it returns
+    if (restart) exit_code = report_error(exec_self(web_sessions));
   });
 }
 

@@ -38,9 +38,11 @@ constexpr std::size_t kMaxLine = 4096;
 
 json error_reply(const Error& e) { return json{{"ok", false}, {"error", to_json(e)}}; }
 
-json account_json(const ua::RegistrationClient& c) {
+json account_json(const ua::RegistrationClient& c, const ua::MediaPolicy& media) {
   const auto& s = c.status();
   json j{{"name", c.settings().name},
+         {"srtp", std::string(ua::to_string(media.srtp))},  // the policy of calls through it
+         {"key_exchange", std::string(ua::to_string(media.key_exchange))},
          {"state", std::string(ua::to_string(s.state))},
          {"registered", s.registered},
          {"transport", s.transport},
@@ -81,7 +83,8 @@ std::string ControlServer::execute(phone::Phone& phone, const std::string& line,
   if (cmd == "status") {
     reply = {{"ok", true}, {"started", kStarted}, {"pid", static_cast<long>(::getpid())}};
     reply["accounts"] = json::array();
-    for (const auto& a : phone.accounts()) reply["accounts"].push_back(account_json(*a));
+    for (std::size_t i = 0; i < phone.accounts().size(); ++i)
+      reply["accounts"].push_back(account_json(*phone.accounts()[i], phone.account_media(i)));
     reply["calls"] = json::array();
     for (const auto& c : phone.calls()) reply["calls"].push_back(to_json(c));
     reply["warnings"] = phone.warnings();

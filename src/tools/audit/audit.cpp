@@ -83,6 +83,24 @@ class Auditor {
     }
   }
 
+  void srtp_rule(ua::SrtpPolicy policy, const std::string& key, const std::string& whose) {
+    if (policy == ua::SrtpPolicy::kMandatory) return;
+    bool off = policy == ua::SrtpPolicy::kOff;
+    Severity s;
+    if (!o_.network) s = off ? Severity::kWarning : Severity::kInfo;
+    else {
+      Requirement req = advise::network_rule(*o_.network).tls_srtp;
+      s = req == Requirement::kMandatory ? Severity::kError
+          : req == Requirement::kRecommended ? Severity::kWarning
+          : Severity::kInfo;
+    }
+    add(off ? "srtp-off" : "srtp-optional", s, key,
+        whose + (off ? "media is never encrypted: anyone on the path can record the calls" + network_why()
+                     : "calls fall back to unencrypted RTP whenever the far end offers no key, without anyone noticing" +
+                           network_why()),
+        "srtp = \"mandatory\" (the PBX extension set to SRTP/\"Secure SIP\")");
+  }
+
   void config_rules(const phone::Config& c, std::optional<unsigned> file_mode, const std::string& source) {
     const auto& tls = c.transport.tls;
     bool any_tls = !c.tls_listen.empty();
@@ -97,8 +115,9 @@ class Auditor {
         continue;
       }
       std::string proto(net::to_string(p));
-      if (c.media.srtp != ua::SrtpPolicy::kOff) {
-        bool mandatory = c.media.srtp == ua::SrtpPolicy::kMandatory;
+      const ua::SrtpPolicy srtp = c.media_for(i).srtp;
+      if (srtp != ua::SrtpPolicy::kOff) {
+        bool mandatory = srtp == ua::SrtpPolicy::kMandatory;
         add("sdes-without-tls", mandatory || c.media.allow_sdes_over_insecure_transport ? Severity::kError : by_network(Severity::kWarning),
             key,
             "account '" + a.name + "' signals over " + proto + ": SDES keys need TLS, so " +
@@ -118,22 +137,12 @@ class Auditor {
           "SRTP keys may be sent in SDP over UDP/TCP, where anyone on the path reads them and decrypts the audio",
           "allow_sdes_over_insecure_transport = false (lab use only) and use TLS");
 
-    // SRTP against the network's requirement
-    if (c.media.srtp != ua::SrtpPolicy::kMandatory) {
-      bool off = c.media.srtp == ua::SrtpPolicy::kOff;
-      Severity s;
-      if (!o_.network) s = off ? Severity::kWarning : Severity::kInfo;
-      else {
-        Requirement req = advise::network_rule(*o_.network).tls_srtp;
-        s = req == Requirement::kMandatory ? Severity::kError
-            : req == Requirement::kRecommended ? Severity::kWarning
-            : Severity::kInfo;
-      }
-      add(off ? "srtp-off" : "srtp-optional", s, "phone.srtp",
-          off ? "media is never encrypted: anyone on the path can record the calls" + network_why()
-              : "calls fall back to unencrypted RTP whenever the far end offers no key, without anyone noticing" + network_why(),
-          "srtp = \"mandatory\" (the PBX extension set to SRTP/\"Secure SIP\")");
-    }
+    // SRTP against the network's requirement: [phone]'s policy (peer-to-peer calls and every
+    // account without its own), then each account that sets its own
+    srtp_rule(c.media.srtp, "phone.srtp", "");
+    for (std::size_t i = 0; i < c.accounts.size() && i < c.account_media.size(); ++i)
+      if (c.account_media[i].srtp)
+        srtp_rule(*c.account_media[i].srtp, "account[" + std::to_string(i) + "].srtp", "account '" + c.accounts[i].name + "': ");
 
     if (!tls.verify_server)
       add("tls-verify-off", Severity::kError, "tls.verify_server",

@@ -133,3 +133,49 @@ TEST(Config, ResilienceKeys) {
   EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nfailback_interval_s = -1\n").find("between"), std::string::npos);
   EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nstartup_jitter_ms = \"x\"\n").find("integer"), std::string::npos);
 }
+
+// [[account]] srtp / key_exchange override [phone]'s for that account's calls only; peer-to-peer
+// calls (media_for past the last account) keep [phone]'s.
+TEST(Config, PerAccountMediaPolicy) {
+  using exphone::ua::KeyExchange;
+  using exphone::ua::SrtpPolicy;
+  auto c = parse_config(R"(
+[[account]]
+user = "1001"
+domain = "pbx.plant.local"
+registrar = "sips:pbx.plant.local"
+srtp = "mandatory"
+key_exchange = "sdes"
+
+[[account]]
+user = "2001"
+domain = "webrtc.plant.local"
+key_exchange = "dtls"
+
+[phone]
+srtp = "off"
+)",
+                        "/etc/exphone", "phone.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->account_media.size(), 2u);
+  EXPECT_EQ(c->media_for(0).srtp, SrtpPolicy::kMandatory);
+  EXPECT_EQ(c->media_for(0).key_exchange, KeyExchange::kSdes);
+  EXPECT_EQ(c->media_for(1).srtp, SrtpPolicy::kOff);  // from [phone]
+  EXPECT_EQ(c->media_for(1).key_exchange, KeyExchange::kDtls);
+  EXPECT_EQ(c->media_for(2).srtp, SrtpPolicy::kOff);  // peer to peer
+  EXPECT_EQ(c->media_for(2).key_exchange, KeyExchange::kAuto);
+  EXPECT_EQ(c->media.srtp, SrtpPolicy::kOff);
+  EXPECT_FALSE(c->uses_dtls());  // account 1 asks for DTLS but its SRTP is off
+
+  auto d = parse_config("[[account]]\nuser = \"1\"\ndomain = \"d\"\nkey_exchange = \"dtls\"\n[phone]\nkey_exchange = \"sdes\"\n",
+                        "/etc/exphone", "phone.toml");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_TRUE(d->uses_dtls());  // [phone] srtp defaults to optional
+
+  EXPECT_EQ(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nsrtp = \"required\"\n"),
+            "phone.toml:4: account[0].srtp must be \"off\", \"optional\" or \"mandatory\"");
+  EXPECT_EQ(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nkey_exchange = \"zrtp\"\n"),
+            "phone.toml:4: account[0].key_exchange must be \"sdes\", \"dtls\" or \"auto\"");
+  EXPECT_EQ(err("[phone]\nsrtp = \"\"\n"), "phone.toml:2: phone.srtp must be \"off\", \"optional\" or \"mandatory\"");
+  EXPECT_NE(err("[[account]]\nuser = \"1\"\ndomain = \"d\"\nsrtp = true\n").find("phone.toml:4"), std::string::npos);
+}

@@ -1,6 +1,8 @@
 // The admin page's changes (web/admin.h, phone/config_edit.h) and its form parser (web/multipart.h):
 // a change either loads whole and is written atomically with FILE.prev, or nothing is written.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <openssl/pem.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,7 +64,9 @@ TEST(ConfigEdit, AccountChangeKeepsThePasswordAndWritesAtomically) {
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->accounts[0].user, "1002");
   EXPECT_EQ(loaded->accounts[0].password, "s3cret");  // no password given: kept
-  EXPECT_EQ(loaded->media.srtp, ua::SrtpPolicy::kMandatory);
+  // the account's own policy; [phone]'s (the device default, for peer-to-peer calls) stays
+  EXPECT_EQ(loaded->media_for(0).srtp, ua::SrtpPolicy::kMandatory);
+  EXPECT_EQ(loaded->media.srtp, ua::SrtpPolicy::kOptional);
   struct stat st {};
   ASSERT_EQ(::stat(d.config.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -70,7 +74,18 @@ TEST(ConfigEdit, AccountChangeKeepsThePasswordAndWritesAtomically) {
   auto j = web::accounts_json(*loaded);
   EXPECT_EQ(j["accounts"][0]["transport"], "tcp");
   EXPECT_EQ(j["accounts"][0]["password_set"], true);
+  EXPECT_EQ(j["accounts"][0]["srtp"], "mandatory");
+  EXPECT_EQ(j["accounts"][0]["key_exchange"], "");  // follows [phone]
+  EXPECT_EQ(j["accounts"][0]["effective_key_exchange"], "auto");
+  EXPECT_EQ(j["srtp"], "optional");
   EXPECT_EQ(j.dump().find("s3cret"), std::string::npos);
+  // an empty policy removes the account's own: it follows [phone] again
+  c.srtp = "";
+  ASSERT_TRUE(web::apply_account(d.config, c));
+  loaded = phone::load_config(d.config);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->media_for(0).srtp, ua::SrtpPolicy::kOptional);
+  EXPECT_EQ(slurp(d.config).find("mandatory"), std::string::npos);
 }
 
 TEST(ConfigEdit, WhatDoesNotLoadOrCannotStartIsNeverWritten) {
@@ -129,6 +144,42 @@ TEST(TrustedCa, OnlyCaCertificatesPemOrDer) {
   ASSERT_TRUE(web::remove_trusted_ca(d.config, file));
   EXPECT_TRUE(phone::load_config(d.config)->transport.tls.ca_files.empty());
   EXPECT_EQ(web::remove_trusted_ca(d.config, file).error().code, "config-edit");
+}
+
+// A change refused after its files were written (here: FILE.prev cannot be written) leaves
+// nothing new beside the config; a file that was already there stays.
+TEST(TrustedCa, ARefusedChangeLeavesNoNewFiles) {
+  Dir d;
+  auto ca = pki::make_root_ca("Plant Root CA", 365);
+  ASSERT_TRUE(ca);
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(d.path)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  fs::create_directories(d.config + ".prev");  // the save fails after the CA file was written
+  const auto before = listing();
+  auto added = web::add_trusted_ca(d.config, pem_of(ca->cert.get()));
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, "config-io");
+  EXPECT_EQ(listing(), before);
+
+  pki::LeafSpec spec;
+  spec.common_name = "phone-0001";
+  auto leaf = pki::make_leaf(spec, *ca);
+  ASSERT_TRUE(leaf);
+  auto installed = web::install_device_certificate(d.config, pki::cert_pem(leaf->cert.get()), pki::key_pem(leaf->key.get()));
+  ASSERT_FALSE(installed);
+  EXPECT_EQ(listing(), before);
+
+  fs::remove(d.config + ".prev");
+  ASSERT_TRUE(web::add_trusted_ca(d.config, pem_of(ca->cert.get())));
+  fs::remove(d.config + ".prev");  // the file the save kept
+  fs::create_directories(d.config + ".prev");
+  const auto with_ca = listing();
+  EXPECT_FALSE(web::add_trusted_ca(d.config, pem_of(ca->cert.get())));  // the same CA again, refused
+  EXPECT_EQ(listing(), with_ca);  // its file was there before: kept
 }
 
 TEST(KeyExport, OnAndOff) {

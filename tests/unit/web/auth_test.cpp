@@ -77,6 +77,40 @@ TEST(WebSessions, BoundedAndRemovable) {
   EXPECT_NE(store.find(b, t0 + 3s), nullptr);
 }
 
+// A restart on a changed config hands the sessions to the next process image: same tokens, same
+// CSRF tokens, no longer life than they had left; junk lines are skipped, the bound holds.
+TEST(WebSessions, HandedOverAcrossARestart) {
+  SessionStore old_store(60s, 8);
+  auto t0 = Clock::now();
+  std::string a = old_store.create(t0), b = old_store.create(t0 + 50s);
+  std::string csrf_b = old_store.find(b, t0 + 50s)->csrf;
+  std::string text = old_store.hand_over(t0 + 70s);  // a expired at 60 s: not handed over
+  EXPECT_EQ(text.find(a), std::string::npos);
+  EXPECT_NE(text.find(b), std::string::npos);
+
+  SessionStore next(600s, 2);
+  auto t1 = t0 + 70s;
+  std::string junk = "short abc 100\n" + std::string(32, 'g') + " " + std::string(32, 'a') + " 100\nno-fields\n" +
+                     std::string(32, 'b') + " " + std::string(32, 'c') + " -5\n";
+  EXPECT_EQ(next.take_over(junk + text, t1), 1u);
+  const Session* s = next.find(b, t1);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->csrf, csrf_b);
+  EXPECT_EQ(next.find(a, t1), nullptr);
+  // b had 40 s left at hand-over; finding it extended it by the new timeout, as any use does
+  SessionStore strict(60s, 2);
+  EXPECT_EQ(strict.take_over(text, t1), 1u);
+  EXPECT_NE(strict.find(b, t1 + 39s), nullptr);
+  SessionStore strict2(60s, 2);
+  ASSERT_EQ(strict2.take_over(text, t1), 1u);
+  EXPECT_EQ(strict2.find(b, t1 + 41s), nullptr);  // expired: 40 s was all it had left
+  SessionStore tiny(60s, 1);
+  std::string many;
+  for (int i = 0; i < 5; ++i) many += std::string(31, 'a') + std::to_string(i) + " " + std::string(32, 'c') + " 1000\n";
+  EXPECT_EQ(tiny.take_over(many, t1), 1u);
+  EXPECT_EQ(tiny.size(), 1u);
+}
+
 TEST(WebThrottle, LocksAfterFailuresPerClient) {
   LoginThrottle t(3, 60s, 300s);
   auto t0 = Clock::now();
