@@ -1,6 +1,9 @@
 #include "net/stream_connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
@@ -116,6 +119,16 @@ void StreamConnection::on_connected() {
   // No Nagle: a SIP message is written whole, and waiting for an ACK costs a round trip per
   // message on slow links (time-to-ring).
   tcp().set_option(tcp::no_delay(true), ec);
+  // RFC 5626 section 4.4.1 wants a pong within pong_timeout, but only a peer that has answered a
+  // ping before is held to it (keepalive_tick: servers without outbound support never pong). A
+  // flow that dies before its first pong - the link going down in the first keepalive interval -
+  // would go unnoticed until a REGISTER refresh fails (Timer F after 85 % of expires: minutes).
+  // The pings are data the peer's TCP must acknowledge, pong or not: TCP_USER_TIMEOUT (RFC 5482)
+  // has the kernel end the connection when sent data stays unacknowledged for pong_timeout.
+  if (owner_.config().keepalive_interval.count() > 0) {
+    unsigned int ms = static_cast<unsigned int>(owner_.config().pong_timeout.count());
+    (void)::setsockopt(tcp().native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+  }
   auto le = tcp().local_endpoint(ec);
   local_ = Endpoint{le.address(), le.port()};
   if (!tls_) {

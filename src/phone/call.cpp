@@ -176,7 +176,15 @@ Status Call::open_media(const std::string& local_ip) {
       }
       if (dtls_ && !dtls_->complete()) dtls_->start();  // a DTLS client waits for a working path
     });
-    rtp_->on_dtls([this](std::span<const std::uint8_t> d, const asio::ip::udp::endpoint&) {
+    rtp_->on_dtls([this](std::span<const std::uint8_t> d, const asio::ip::udp::endpoint& from) {
+      if (dtls_ && dtls_->complete()) {
+        // The keys are out: nothing after the handshake is used (RFC 5764 4.1: no application
+        // data; RFC 6347 4.1.2.7: invalid records are silently discarded) - counted. Only the
+        // peer's retransmitted final flight or its close_notify matter, and they come from its
+        // media address: a datagram from anywhere else is not handed to DTLS at all.
+        if (report_.dtls) ++report_.dtls->discarded;
+        if (!rtp_->remote() || from != *rtp_->remote()) return;
+      }
       if (dtls_) dtls_->on_datagram(d);
       else if (early_dtls_.size() < 8) early_dtls_.emplace_back(d.begin(), d.end());
     });

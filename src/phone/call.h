@@ -64,6 +64,9 @@ struct CallReport {
     std::string role;  // "client" (a=setup:active) or "server"
     bool peer_fingerprint_verified = false;
     bool fingerprint_over_tls = false;
+    // DTLS datagrams that came after the handshake: nothing in them is used (no application data
+    // on a DTLS-SRTP association); from any address but the peer's media address not even read
+    std::uint64_t discarded = 0;
   };
   std::optional<Dtls> dtls;
   std::string ice_selected;  // ICE-lite: the remote address the peer nominated ("" = no ICE)

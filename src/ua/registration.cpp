@@ -71,6 +71,7 @@ RegistrationClient::~RegistrationClient() {
   *alive_ = false;
   auto& timers = txns_.timers();
   if (refresh_timer_) timers.cancel(refresh_timer_);
+  if (expiry_timer_) timers.cancel(expiry_timer_);
   if (retry_timer_) timers.cancel(retry_timer_);
   if (probe_timer_) timers.cancel(probe_timer_);
   if (start_timer_) timers.cancel(start_timer_);
@@ -211,7 +212,7 @@ void RegistrationClient::open_flow() {
         flow_.reset();
         return;
       }
-      bool was_registered = status_.registered;
+      bool was_registered = status_.registered || lapsed_;  // a lapsed binding is recovered too
       status_.registered = false;
       flow_.reset();
       if (status_.state == State::kUnregistering || status_.state == State::kUnregistered) return;
@@ -378,7 +379,9 @@ void RegistrationClient::registered(const Message& ok) {
   status_.failover_reason = failover_.reason();
   status_.consecutive_failures = 0;
   status_.retry_in_ms = 0;
+  lapsed_ = false;
   schedule_refresh(granted);
+  schedule_expiry(granted);
   schedule_probe();
   changed();
 }
@@ -400,8 +403,33 @@ void RegistrationClient::schedule_refresh(std::uint32_t expires) {
   });
 }
 
+void RegistrationClient::schedule_expiry(std::uint32_t expires) {
+  auto& timers = txns_.timers();
+  if (expiry_timer_) timers.cancel(expiry_timer_);
+  expiry_timer_ = 0;
+  if (expires == 0) return;
+  // Section 10.2.4: the binding lasts `expires` seconds from the 2xx. A refresh the registrar took
+  // and never answered fails only at Timer F (64*T1 = 32 s, section 17.1.2.2), later than the end
+  // of an interval under ~3.5 min (refreshed at 85 %, or half below 32 s): the binding is gone at
+  // the registrar by then, and so the account is shown unregistered. The refresh transaction
+  // runs on: its 2xx registers again, its failure retries.
+  std::weak_ptr<bool> alive = alive_;
+  expiry_timer_ = timers.schedule(Millis{expires * 1000ull}, [this, alive] {
+    if (alive.expired()) return;
+    expiry_timer_ = 0;
+    if (!status_.registered || status_.state != State::kRegistered) return;
+    lapsed_ = true;
+    status_.registered = false;
+    status_.state = State::kRegistering;
+    status_.error = make_error("registration-expired",
+                               "the binding at " + status_.registrar + " expired before a refresh was answered");
+    changed();
+  });
+}
+
 void RegistrationClient::fail(Error e) {
   if (status_.state == State::kUnregistering) return unregistered(std::move(e));
+  lapsed_ = false;
   if (fail_over(e)) return;
   if (first_error_ && status_.registrations == 0) e = *first_error_;  // the primary's reason
   bool recovering = (status_.registrations > 0 || settings_.persistent) && settings_.recover_flows && e.code != "config";
@@ -584,10 +612,11 @@ void RegistrationClient::remove_backup_binding() {
 void RegistrationClient::unregister(std::function<void()> done) {
   auto& timers = txns_.timers();
   if (refresh_timer_) timers.cancel(refresh_timer_);
+  if (expiry_timer_) timers.cancel(expiry_timer_);
   if (retry_timer_) timers.cancel(retry_timer_);
   if (probe_timer_) timers.cancel(probe_timer_);
   if (start_timer_) timers.cancel(start_timer_);
-  refresh_timer_ = retry_timer_ = probe_timer_ = start_timer_ = 0;
+  refresh_timer_ = expiry_timer_ = retry_timer_ = probe_timer_ = start_timer_ = 0;
   remove_backup_binding();  // shut down during a failback: the backup's binding goes too
   if (!status_.registered || !flow_ || !flow_->is_open()) {
     status_.state = State::kUnregistered;

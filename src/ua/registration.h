@@ -121,6 +121,7 @@ class RegistrationClient {
   void registered(const sip::Message& ok);
   void unregistered(std::optional<Error> e);  // the unregister finished (answered or failed)
   void schedule_refresh(std::uint32_t expires);
+  void schedule_expiry(std::uint32_t expires);
   void schedule_retry();
   void changed();
   std::string contact_uri() const;
@@ -169,6 +170,8 @@ class RegistrationClient {
   Status status_;
   Clock::time_point started_;
   TimerService::Id refresh_timer_ = 0;
+  TimerService::Id expiry_timer_ = 0;        // the binding's end at the registrar (section 10.2.4)
+  bool lapsed_ = false;                      // it ended before a refresh was answered
   TimerService::Id retry_timer_ = 0;
   int retry_count_ = 0;
   std::optional<sip::Message> last_request_;

@@ -15,11 +15,11 @@ audio must go on (the tone still heard).
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
+from lib.media_attack import Attack, capture_srtp
 from lib.ports import free_port
 from lib.runner import Runner
 
@@ -44,7 +44,7 @@ def main():
         callee = subprocess.Popen([EXPHONE, "run", "--config", callee_cfg], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         caller = None
-        sent_replays = sent_forgeries = sent_foreign = sent_plain = sent_byes = 0
+        sent = {}
         try:
             deadline = time.monotonic() + 10
             while not os.path.exists(ctl) and time.monotonic() < deadline:
@@ -64,46 +64,11 @@ def main():
             assert media, "the call did not come up"
             assert media["srtp"], media
             rtp_port = int(media["local_rtp"].rsplit(":", 1)[1])
-            cap = os.path.join(tmp, "srtp.pcap")
-            subprocess.run(["tshark", "-q", "-i", "lo", "-a", "duration:1", "-f", f"udp dst port {rtp_port}",
-                            "-w", cap], capture_output=True, timeout=30)
-            payloads = subprocess.run(["tshark", "-r", cap, "-T", "fields", "-e", "udp.payload"],
-                                      capture_output=True, text=True, timeout=30).stdout.split()
-            packets = [bytes.fromhex(p.replace(":", "")) for p in payloads if p]
-            packets = [p for p in packets if len(p) > 12 and (p[1] & 0x7f) < 64]  # RTP, not RTCP
+            packets = capture_srtp(tmp, rtp_port)
             assert len(packets) >= 10, f"captured {len(packets)} SRTP packets"
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("127.0.0.1", 0))
-            for p in packets[:10]:
-                s.sendto(p, ("127.0.0.1", rtp_port))  # replay: already seen by the callee
-                sent_replays += 1
-            for p in packets[-10:]:
-                forged = bytearray(p)
-                forged[20] ^= 0x01  # one bit of ciphertext: the tag no longer matches
-                # a fresh sequence number so the replay check does not catch it first
-                seq = (int.from_bytes(forged[2:4], "big") + 3000) & 0xffff
-                forged[2:4] = seq.to_bytes(2, "big")
-                s.sendto(bytes(forged), ("127.0.0.1", rtp_port))
-                sent_forgeries += 1
-            hdr = bytearray(packets[-1][:12])
-            base_seq = int.from_bytes(hdr[2:4], "big")
-            for i in range(10):  # without the key: a ciphertext and tag that are not the sender's
-                seq = (base_seq + 5000 + i) & 0xffff
-                hdr[2:4] = seq.to_bytes(2, "big")
-                s.sendto(bytes(hdr) + os.urandom(len(packets[-1]) - 12), ("127.0.0.1", rtp_port))
-                sent_foreign += 1
-            for i in range(10):  # plain RTP into the SRTP stream: same SSRC and payload type, no tag
-                seq = (base_seq + 6000 + i) & 0xffff
-                hdr[2:4] = seq.to_bytes(2, "big")
-                s.sendto(bytes(hdr) + b"\xff" * 160, ("127.0.0.1", rtp_port))
-                sent_plain += 1
-            ssrc = bytes(hdr[8:12])
-            bye = bytes([0x81, 203, 0, 1]) + ssrc  # RFC 3550 6.6: BYE for the caller's SSRC, in clear
-            for port_ in (rtp_port, rtp_port + 1):
-                for _ in range(5):
-                    s.sendto(bye, ("127.0.0.1", port_))
-                    sent_byes += 1
-            s.close()
+            attack = Attack(rtp_port)
+            sent = attack.all(packets, bye_ports=(rtp_port, rtp_port + 1))  # RTP and RTCP port: no rtcp-mux
+            attack.close()
             out, err = caller.communicate(timeout=40)
             rep = json.loads(out) if out.strip() else {}
         finally:
@@ -116,10 +81,11 @@ def main():
         def dropped_and_counted():
             assert len(reports) == 1, cout + cerr
             m = reports[0]["media"]
-            assert m["replays_dropped"] >= sent_replays, m
-            assert m["srtp_auth_failures"] >= sent_forgeries + sent_foreign + sent_plain, m
+            assert sent, "the attack did not run"
+            assert m["replays_dropped"] >= sent["replays"], m
+            assert m["srtp_auth_failures"] >= sent["forgeries"] + sent["keyless"] + sent["plain"], m
             assert m["srtp_auth_failures"] + m["srtcp_auth_failures"] + m["rtcp_malformed"] + m["malformed"] >= \
-                sent_forgeries + sent_foreign + sent_plain + sent_byes, m
+                sent["forgeries"] + sent["keyless"] + sent["plain"] + sent["byes"], m
             assert m["remote_bye"] is False, f"a spoofed RTCP BYE was taken: {m}"
             assert m["heard_tone_ratio"] > 0.8, f"the audio did not survive the attack: {m}"
             assert m["packets_received"] >= 200, m  # ~5 s of the caller's audio, nothing lost to it

@@ -93,7 +93,8 @@ json to_json(const phone::CallReport& r) {
   if (r.dtls)
     j["media"]["dtls"] = {{"role", r.dtls->role},
                           {"peer_fingerprint_verified", r.dtls->peer_fingerprint_verified},
-                          {"fingerprint_over_tls", r.dtls->fingerprint_over_tls}};
+                          {"fingerprint_over_tls", r.dtls->fingerprint_over_tls},
+                          {"discarded", r.dtls->discarded}};
   if (!r.ice_selected.empty()) j["media"]["ice_selected"] = r.ice_selected;
   j["media"]["jitter_buffer"] = {{"played", jb.played},         {"late", jb.late},
                                  {"lost", jb.lost},             {"underruns", jb.underruns},

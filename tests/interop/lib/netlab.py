@@ -94,3 +94,44 @@ class LabKamailio(Kamailio):
                     f"verify_certificate = no\nrequire_certificate = no\n"
                     f"private_key = {self.certs_dir}/{self.server_cert}.key\n"
                     f"certificate = {self.certs_dir}/{self.server_cert}.crt\nca_list = {self.ca_file}\n")
+
+
+class VethLab(Lab):
+    """Two namespaces joined by one plain veth pair, no delay line: a device that survives
+    `ip link set down` (the delay line's TUN devices do not).
+
+      phone 10.200.1.2/16 (dev vph) ----veth---- (dev vpb) 10.200.0.1/16 pbx
+
+    Both addresses sit in one /16, so the connected route comes back by itself when the link is
+    brought up again (a route via a gateway would be flushed with the link and stay gone).
+    LabKamailio runs on the pbx side as with Lab.
+    """
+
+    HOSTS = ("phone", "pbx")
+
+    def _ip(self, host, *args):
+        subprocess.run(["ip", "-n", self.ns(host), *map(str, args)], check=True, stdout=subprocess.DEVNULL)
+
+    def up(self, one_way_ms=0):
+        self.up_done = True
+        for h in self.HOSTS:
+            subprocess.run(["ip", "netns", "add", self.ns(h)], check=True)
+            self._ip(h, "link", "set", "lo", "up")
+        self._ip("pbx", "link", "add", "vpb", "type", "veth", "peer", "name", "vph", "netns", self.ns("phone"))
+        self._ip("pbx", "addr", "add", f"{PBX}/16", "dev", "vpb")
+        self._ip("phone", "addr", "add", "10.200.1.2/16", "dev", "vph")
+        for h, dev in (("pbx", "vpb"), ("phone", "vph")):
+            self._ip(h, "link", "set", dev, "up")
+
+    def link(self, up):
+        """`ip link set vph up|down` on the phone's side."""
+        self._ip("phone", "link", "set", "vph", "up" if up else "down")
+
+    def link_state(self, host="phone", dev="vph"):
+        return subprocess.run(["ip", "-n", self.ns(host), "-br", "link", "show", dev], capture_output=True,
+                              text=True).stdout.strip()
+
+    def down(self):
+        if self.up_done:
+            for h in self.HOSTS:
+                subprocess.run(["ip", "netns", "del", self.ns(h)], check=False, stderr=subprocess.DEVNULL)

@@ -24,7 +24,7 @@ namespace {
 
 struct Registrar {
   boost::asio::ip::udp::socket socket;
-  std::function<int(const sip::Message&)> answer;  // status code per request
+  std::function<int(const sip::Message&)> answer;  // status code per request (0: no answer)
   std::vector<std::string> got;                    // "METHOD expires" per request
 
   explicit Registrar(boost::asio::io_context& io) : socket(io, {boost::asio::ip::make_address("127.0.0.1"), 0}) {}
@@ -41,6 +41,10 @@ struct Registrar {
         auto expires = req->expires();
         got.push_back(method + " " + (expires ? std::to_string(*expires) : "-"));
         int code = answer ? answer(*req) : 200;
+        if (code == 0) {  // a registrar that took the request and went silent
+          serve();
+          return;
+        }
         sip::Message r = txn::make_response(*req, code, code == 200 ? "OK" : "Service Unavailable", "t1");
         if (code == 200 && method == "REGISTER")
           if (const sip::Header* c = req->find(sip::HeaderId::kContact)) r.add_header("Contact", c->value);
@@ -181,6 +185,34 @@ TEST(RegistrationFailover, WithoutPersistenceAFirstFailureIsFinal) {
   EXPECT_EQ(c.status().error->code, "registrar-unavailable");
   EXPECT_EQ(rig.primary.count("REGISTER 600"), 1);
   EXPECT_EQ(rig.backup.count("REGISTER 600"), 1);
+}
+
+// RFC 3261 section 10.2.4: a binding lasts its expires from the 2xx. A refresh the registrar took
+// and never answers fails only at Timer F (32 s), after the end of a short interval: the account
+// must show unregistered when the binding ends, and register again when the refresh is answered.
+TEST(RegistrationExpiry, ABindingThatEndsBeforeARefreshIsAnsweredShowsUnregistered) {
+  Rig rig;
+  bool silent = false;
+  rig.primary.answer = [&](const sip::Message&) { return silent ? 0 : 200; };
+  AccountSettings a = rig.account();
+  a.backup_registrars.clear();
+  a.expires = 2;  // refreshed after 1 s
+  RegistrationClient c(rig.io, *rig.transport, *rig.txns, *rig.dns, a);
+  c.start();
+  ASSERT_TRUE(rig.run_until(c, [](const auto& s) { return s.registered; }));
+  EXPECT_EQ(c.status().expires, 2u);
+  silent = true;
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(rig.run_until(c, [](const auto& s) { return !s.registered; })) << "still registered";
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  EXPECT_LE(waited, 2500);  // at the binding's end, not at Timer F
+  EXPECT_EQ(c.status().state, RegistrationClient::State::kRegistering);
+  ASSERT_TRUE(c.status().error.has_value());
+  EXPECT_EQ(c.status().error->code, "registration-expired");
+  EXPECT_GE(rig.primary.count("REGISTER 2"), 3);  // the refresh was sent and retransmitted (Timer E)
+  silent = false;  // the next retransmission of the refresh is answered
+  ASSERT_TRUE(rig.run_until(c, [](const auto& s) { return s.registered; }));
+  EXPECT_FALSE(c.status().error.has_value());
 }
 
 }  // namespace
