@@ -26,7 +26,9 @@ the connection. Then two kinds of outage:
 Kamailio's CPU = utime + stime of every process in its process group (/proc/PID/stat), read
 before the outage and when the last device has its 200 OK. TLS session resumption in Kamailio
 5.6 is per worker process (one SSL_CTX, so one ticket key, per process; see kamailio.py), so the
-reset storms are run with --tcp-children workers (default 1: every reconnection can resume).
+reset storms are run with --tcp-children workers (default 1: every reconnection can resume;
+with 2, Kamailio 5.6.3 crashed under these storms: a double free in its tls module's shared
+memory, see docs/performance.md).
 Kamailio runs with 512 MB of shared memory (-m; with the harness's 64 MB, 500 TLS connections
 exhaust it: "ssl bug #1491 workaround: not enough memory") and the TLSF allocator (-x tlsf;
 Kamailio's default qm allocator spent two thirds of the CPU of a TLS registration in qm_malloc,
