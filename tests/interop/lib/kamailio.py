@@ -99,6 +99,11 @@ class Kamailio:
                                one TLS ticket key) per process: with 1 a client's TLS session
                                resumes on every reconnection, with more only when the new
                                connection lands on the worker that issued the ticket.
+      shm_mb                   Kamailio's shared memory (-m, MB; default 64). Every TLS connection
+                               keeps its OpenSSL state there: hundreds of connections need more
+                               (bench/fleet_load.py).
+      shm_manager              Kamailio's shared-memory allocator (-x: "qm", "fm" or "tlsf");
+                               None = Kamailio's default (qm in Debian's 5.6 build)
       wss_client_cert          True (default): the WSS port asks for a client certificate (verified
                                when sent); False: it does not ask (browsers cancel the handshake
                                when asked for a certificate they do not have)
@@ -108,7 +113,7 @@ class Kamailio:
                  require_client_cert_port=True, *, mtls_server_cert="server", certs_dir=None,
                  realm=None, digest_algorithm="MD5", debug=2, start_timeout=30.0,
                  kamailio_bin="kamailio", kamcmd_bin="kamcmd", ipv6=False, tcp_children=2, sips_only=True,
-                 wss_client_cert=True):
+                 wss_client_cert=True, shm_mb=64, shm_manager=None):
         if digest_algorithm not in _ALGORITHMS:
             raise ValueError("digest_algorithm must be one of %s" % ", ".join(_ALGORITHMS))
         self._own_tmp = tmpdir is None
@@ -122,6 +127,8 @@ class Kamailio:
         if self.ipv6:
             self.host = "::1"
         self.tcp_children = int(tcp_children)
+        self.shm_mb = int(shm_mb)
+        self.shm_manager = shm_manager
         self.sips_only = bool(sips_only)
         self.wss_client_cert = bool(wss_client_cert)
         self.server_cert = server_cert
@@ -320,7 +327,7 @@ class Kamailio:
             log.flush()
             cmd = [self.kamailio_bin, "-f", str(self.cfg_file), "-P", str(self.pid_file),
                    "-Y", str(self.run_dir), "-w", str(self.state_dir), "-DD", "-E",
-                   "-m", "64", "-M", "8"]
+                   "-m", str(self.shm_mb), "-M", "8"] + (["-x", self.shm_manager] if self.shm_manager else [])
             self.proc = subprocess.Popen(cmd, cwd=self.state_dir, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True, preexec_fn=_set_pdeathsig)
