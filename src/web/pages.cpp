@@ -19,7 +19,7 @@ std::string e(const std::string& v) { return html_escape(v); }
 std::string frame(const std::string& title, const std::string& body) {
   return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + e(title) +
          " - exphone</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-         "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{color:#070}.bad{color:#a00}"
+         "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{color:#070}.bad{color:#a00}.warn{color:#a60}"
          ".lock{font-size:1.4em}</style></head><body>\n" +
          body + "\n</body></html>\n";
 }
@@ -75,6 +75,15 @@ std::string insecure_reason(const json& c) {
   return out;
 }
 
+// Attacks on the media show here, not as a lost padlock (CallReport::secure).
+std::string dropped_note(const json& media) {
+  auto n = [&](const char* k) { return media.contains(k) && media[k].is_number_unsigned() ? media[k].get<std::uint64_t>() : 0; };
+  const std::uint64_t forged = n("srtp_auth_failures"), replayed = n("replays_dropped");
+  if (forged + replayed == 0) return "";
+  return "<br><span class=\"warn dropped\">dropped: " + std::to_string(forged) + " failing SRTP authentication, " +
+         std::to_string(replayed) + " replayed</span>";
+}
+
 std::string status_page(const json& st, const std::string& csrf, const json& extras) {
   std::string b = nav() + "<h1>exphone status</h1>\n<form method=\"post\" action=\"/logout\"><input type=\"hidden\" "
                   "name=\"csrf\" value=\"" + e(csrf) + "\"><button type=\"submit\">Log out</button></form>\n";
@@ -113,7 +122,7 @@ std::string status_page(const json& st, const std::string& csrf, const json& ext
            "</td><td>" + e(s(c, "peer")) + "</td><td>" + e(s(c, "state")) + "</td><td>" +
            e(c.contains("signaling") ? s(c["signaling"], "transport") : "") + "</td><td>" + e(med) + "</td><td>" +
            (secure ? std::string("secure") : "<span class=\"bad insecure-reason\">" + e(insecure_reason(c)) + "</span>") +
-           "</td></tr>\n";
+           dropped_note(media) + "</td></tr>\n";
     }
     b += "</table>\n";
   }

@@ -164,6 +164,13 @@ TEST(WebPages, EscapesAndPadlock) {
   EXPECT_NE(page.find("name=\"csrf\" value=\"tok123\""), std::string::npos);
   EXPECT_EQ(insecure_reason({{"secure", false}, {"signaling", {{"transport", "tls"}, {"tls", {{"verified", false}}}}}, {"media", {{"srtp", true}}}}),
             "the TLS peer is not verified");
+  EXPECT_EQ(page.find("class=\"warn dropped\""), std::string::npos);
+  // a secure call under attack keeps its padlock; what was dropped is listed beside it
+  st["calls"][0]["media"]["srtp_auth_failures"] = 30u;
+  st["calls"][0]["media"]["replays_dropped"] = 10u;
+  page = status_page(st, "tok123");
+  EXPECT_NE(page.find("class=\"padlock\""), std::string::npos);
+  EXPECT_NE(page.find("dropped: 30 failing SRTP authentication, 10 replayed"), std::string::npos);
 }
 
 TEST(WebPages, StatusShowsCertificateExpiryAuditAndClock) {
