@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/durable_file.h"
+#include "phone/toml_patch.h"
 #include "net/tls/tls_context.h"
 #include "ua/registration.h"
 
@@ -84,12 +85,20 @@ Result<std::string> edit_config(const ConfigDocument& doc, const TomlChange& cha
   } catch (const toml::parse_error& e) {
     return make_error("config", doc.path + ": " + std::string(e.description()));
   }
+  const toml::table before = root;
   if (Status s = change(root); !s) return s.error();
-  std::ostringstream out;
-  out << "# Written by the exphone web admin page; the previous file is " << fs::path(doc.real_path).filename().string()
-      << ".prev\n"
-      << root << "\n";
-  std::string text = out.str();
+  // the file's own lines with only the changed keys rewritten (comments and layout kept), else
+  // the whole document as toml++ writes it
+  std::string text;
+  if (auto patched = patch_toml_text(doc.text, before, root)) {
+    text = std::move(*patched);
+  } else {
+    std::ostringstream out;
+    out << "# Written by the exphone web admin page; the previous file is " << fs::path(doc.real_path).filename().string()
+        << ".prev\n"
+        << root << "\n";
+    text = out.str();
+  }
   if (Status s = load_and_check(text, doc); !s) return s.error();
   return text;
 }

@@ -217,9 +217,10 @@ def main():
                     t = tomllib.load(f)
                 a = t["account"][0]
                 assert a["transport"] == "tls" and a["password"] == "secret1001" and a["srtp"] == "mandatory", t
+                assert open(conf).read().startswith("# hand-written\n"), "the change lost the file's comments"
             switch = {}
             r.check("then UDP -> TLS (SRTP mandatory) from the account page: saved 0600 with FILE.prev, the stored "
-                    "password kept", switch_to_tls)
+                    "password kept, the file's comments kept", switch_to_tls)
 
             before_tls = switch.get("started")
 

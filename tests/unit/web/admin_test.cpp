@@ -71,6 +71,7 @@ TEST(ConfigEdit, AccountChangeKeepsThePasswordAndWritesAtomically) {
   ASSERT_EQ(::stat(d.config.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_NE(slurp(d.config + ".prev").find("# hand-written"), std::string::npos);
+  EXPECT_NE(slurp(d.config).find("# hand-written"), std::string::npos);  // only the changed lines were rewritten
   auto j = web::accounts_json(*loaded);
   EXPECT_EQ(j["accounts"][0]["transport"], "tcp");
   EXPECT_EQ(j["accounts"][0]["password_set"], true);
