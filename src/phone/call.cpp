@@ -153,7 +153,7 @@ txn::Channel Call::channel() {
     if (net::FlowPtr f = replacement_flow(flow_)) flow_ = std::move(f);
   }
   net::FlowPtr flow = flow_;
-  return txn::Channel{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
+  return txn::Channel{[flow](const std::string& w) { return flow->send(w); }, flow->reliable(), flow->remote().to_string()};
 }
 
 Status Call::open_media(const std::string& local_ip) {

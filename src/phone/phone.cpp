@@ -149,7 +149,7 @@ bool Phone::on_request(const Message& m, const net::FlowPtr& flow) {
     (void)flow->send(sip::serialize(txn::make_response(m, 403, "Forbidden", tag_)));
     return true;
   }
-  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable()};
+  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable(), ""};  // server side: its timers use the configured T1
   txn::ServerCallbacks cbs;
   if (method == "INVITE" && !in_dialog) {
     // the call keeps a pointer to this transaction while it rings: tell it when the transaction

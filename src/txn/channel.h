@@ -14,6 +14,9 @@ struct Channel {
   std::function<Status(const std::string& wire)> send;
   // Reliable transports (TCP, TLS, WS) need no retransmissions and zero-length wait timers.
   bool reliable = false;
+  // The far end of an unreliable channel ("ip:port"): T1 is estimated per peer (rtt_estimates.h);
+  // "" = the configured T1.
+  std::string peer;
 };
 
 }  // namespace exphone::txn

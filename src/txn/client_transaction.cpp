@@ -44,6 +44,7 @@ void ClientTransaction::disarm(TimerService::Id& slot) {
 }
 
 void ClientTransaction::start() {
+  started_ = timers_.now();
   send_request();
   if (state_ == State::kTerminated) return;
   // Timer A / E start at T1 on unreliable transports (sections 17.1.1.2, 17.1.2.2)
@@ -91,6 +92,10 @@ void ClientTransaction::timer_linger() {
 
 void ClientTransaction::on_response(const Message& m) {
   int code = m.status();
+  if (!answered_) {
+    answered_ = true;
+    if (first_response_) first_response_(std::chrono::duration_cast<Millis>(timers_.now() - started_), retransmissions_ > 0);
+  }
   switch (state_) {
     case State::kCalling:
     case State::kTrying:

@@ -39,6 +39,9 @@ class ClientTransaction {
   std::string_view branch() const { return branch_; }
   std::string_view method() const { return method_; }
   int retransmissions() const { return retransmissions_; }
+  // Told once, at the first response: how long after the request left, and whether it had been
+  // retransmitted by then (the layer's RTT estimate, rtt_estimates.h).
+  void on_first_response(std::function<void(Millis, bool retransmitted)> fn) { first_response_ = std::move(fn); }
 
  private:
   void send_request();
@@ -64,6 +67,9 @@ class ClientTransaction {
   State state_;
   Millis interval_{0};
   int retransmissions_ = 0;
+  Clock::time_point started_{};
+  bool answered_ = false;
+  std::function<void(Millis, bool)> first_response_;
   TimerService::Id retransmit_timer_ = 0;
   TimerService::Id timeout_timer_ = 0;
   TimerService::Id linger_timer_ = 0;

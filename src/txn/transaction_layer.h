@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "txn/client_transaction.h"
+#include "txn/rtt_estimates.h"
 #include "txn/server_transaction.h"
 
 namespace exphone::txn {
@@ -68,6 +69,7 @@ class TransactionLayer {
 
   TimerService& timers_;
   TimerConfig config_;
+  RttEstimates rtt_;  // T1 per UDP peer
   Limits limits_;
   std::unordered_map<std::string, std::unique_ptr<ClientTransaction>> clients_;
   std::unordered_map<std::string, ServerEntry> servers_;

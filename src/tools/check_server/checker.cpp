@@ -120,7 +120,7 @@ Attempt run_attempt(const CheckTarget& t, const net::Target& target, net::tls::T
       finish();
       return;
     }
-    txn::Channel ch{[f = flow](const std::string& w) { return f->send(w); }, true};
+    txn::Channel ch{[f = flow](const std::string& w) { return f->send(w); }, true, ""};
     txn::ClientCallbacks cb;
     cb.on_response = [&](const Message& resp) {
       if (resp.status() < 200 || a.options.answered) return;

@@ -18,7 +18,7 @@ struct Wire {
                      sent.push_back(w);
                      return Ok{};
                    },
-                   reliable};
+                   reliable, ""};
   }
 };
 
@@ -51,7 +51,7 @@ TEST(ClientTransaction, NonInviteRetransmitsWithTimerEAndTimesOutWithF) {
                wire.sent.push_back(w);
                return Ok{};
              },
-             false};
+             false, ""};
   bool timed_out = false;
   auto t = layer.send_request(request("OPTIONS"), ch, {nullptr, [&] { timed_out = true; }, nullptr, nullptr});
   ASSERT_TRUE(t.ok());
@@ -299,4 +299,49 @@ TEST(ServerTransaction, FullTableShedsTheOldestAnsweredTransactionFirst) {
   (void)(*f)->respond(make_response(fresh, 100, "Trying"));
   timers.advance(Millis{40000});
   EXPECT_EQ(wire.sent.size(), sent + 1);
+}
+
+// Section 17.1.1.1: T1 estimates the RTT. Over a 700 ms path the first request to a peer is
+// retransmitted at the default 500 ms; its answer keeps the doubled T1 (Karn: no sample); the next
+// request is sent once, its 700 ms is the first sample (RFC 6298: T1 = 700 + 4 x 350), and the
+// request after that is not retransmitted before 2.1 s. Another peer keeps the default.
+TEST(ClientTransaction, T1FollowsTheMeasuredRttPerPeer) {
+  ManualTimers timers;
+  TransactionLayer layer(timers);
+  auto channel = [](std::vector<std::string>& sent, const std::string& peer) {
+    return Channel{[&sent](const std::string& w) -> Status {
+                     sent.push_back(w);
+                     return Ok{};
+                   },
+                   false, peer};
+  };
+  auto exchange = [&](const std::string& branch, const std::string& peer, Millis answer_after) {
+    std::vector<std::string> sent;
+    EXPECT_TRUE(layer.send_request(request("OPTIONS", branch), channel(sent, peer), {}).ok());
+    timers.advance(answer_after);
+    layer.on_response(response(200, "OPTIONS", branch));
+    timers.advance(Millis{6000});  // Timer K
+    return sent.size();
+  };
+  const std::string sat = "192.0.2.9:5060";
+  EXPECT_EQ(exchange("z9hG4bK1", sat, Millis{700}), 2u);  // sent at 0 and 500 ms
+  EXPECT_EQ(exchange("z9hG4bK2", sat, Millis{700}), 1u);  // T1 1000 ms: sent once
+  std::vector<std::string> sent;
+  ASSERT_TRUE(layer.send_request(request("OPTIONS", "z9hG4bK3"), channel(sent, sat), {}).ok());
+  timers.advance(Millis{2099});
+  EXPECT_EQ(sent.size(), 1u);
+  timers.advance(Millis{1});
+  EXPECT_EQ(sent.size(), 2u);  // T1 = 700 + 4 x 350 = 2100 ms
+  timers.advance(Millis{70000});
+  EXPECT_EQ(exchange("z9hG4bK4", "198.51.100.1:5060", Millis{600}), 2u);  // a new peer: 500 ms
+  // bounded by T2 whatever was measured
+  RttEstimates r;
+  r.sample("x", Millis{30000});
+  EXPECT_EQ(r.t1("x", TimerConfig{}), Millis{4000});
+  EXPECT_EQ(r.t1("unknown", TimerConfig{}), Millis{500});
+  RttEstimates small(2);
+  small.sample("a", Millis{10});
+  small.sample("b", Millis{10});
+  small.sample("c", Millis{10});
+  EXPECT_EQ(small.size(), 2u);
 }
