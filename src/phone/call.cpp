@@ -14,6 +14,7 @@
 #include "media/wav.h"
 #include "sdp/session.h"
 #include "txn/server_transaction.h"
+#include "ua/flow_channel.h"
 
 namespace exphone::phone {
 
@@ -152,8 +153,7 @@ txn::Channel Call::channel() {
   if (!flow_->is_open() && replacement_flow) {
     if (net::FlowPtr f = replacement_flow(flow_)) flow_ = std::move(f);
   }
-  net::FlowPtr flow = flow_;
-  return txn::Channel{[flow](const std::string& w) { return flow->send(w); }, flow->reliable(), flow->remote().to_string()};
+  return ua::flow_channel(flow_);
 }
 
 Status Call::open_media(const std::string& local_ip) {

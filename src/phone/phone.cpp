@@ -7,6 +7,7 @@
 #include "core/random.h"
 #include "core/text.h"
 #include "txn/server_transaction.h"
+#include "ua/flow_channel.h"
 
 namespace exphone::phone {
 
@@ -149,7 +150,7 @@ bool Phone::on_request(const Message& m, const net::FlowPtr& flow) {
     (void)flow->send(sip::serialize(txn::make_response(m, 403, "Forbidden", tag_)));
     return true;
   }
-  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable(), ""};  // server side: its timers use the configured T1
+  txn::Channel ch = ua::flow_channel(flow);
   txn::ServerCallbacks cbs;
   if (method == "INVITE" && !in_dialog) {
     // the call keeps a pointer to this transaction while it rings: tell it when the transaction

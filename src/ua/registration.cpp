@@ -6,6 +6,7 @@
 
 #include "core/random.h"
 #include "core/text.h"
+#include "ua/flow_channel.h"
 
 namespace exphone::ua {
 
@@ -278,7 +279,7 @@ void RegistrationClient::send_register(std::uint32_t expires, std::vector<Digest
   last_request_ = Message::parse(sip::serialize(m)).value();  // kept for the digest retry
 
   net::FlowPtr flow = flow_;
-  txn::Channel ch{[flow](const std::string& w) { return flow->send(w); }, flow->reliable(), flow->remote().to_string()};
+  txn::Channel ch = flow_channel(flow);
   std::weak_ptr<bool> alive = alive_;
   // Only the newest REGISTER drives the state: a late timeout of one sent over a flow that has
   // since been replaced (RFC 5626 section 4.5) must not start a failover.
@@ -522,7 +523,7 @@ void RegistrationClient::probe() {
       m->add_header(HeaderId::kCSeq, "1 OPTIONS");
       m->add_header(HeaderId::kUserAgent, settings_.user_agent);
       m->add_header(HeaderId::kContentLength, "0");
-      txn::Channel ch{[flow](const std::string& wire) { return flow->send(wire); }, flow->reliable(), flow->remote().to_string()};
+      txn::Channel ch = flow_channel(flow);
       txn::ClientCallbacks cb;
       cb.on_response = [this, alive, give_up](const Message& r) {
         if (alive.expired() || r.status() < 200) return;
@@ -590,7 +591,7 @@ void RegistrationClient::remove_backup_binding() {
     auto request = std::make_shared<Message>(std::move(*copy));
     auto keep = self.lock();
     net::FlowPtr flow = leg->flow;
-    txn::Channel ch{[flow](const std::string& wire) { return flow->send(wire); }, flow->reliable(), flow->remote().to_string()};
+    txn::Channel ch = flow_channel(flow);
     txn::ClientCallbacks cb;
     cb.on_response = [this, alive, finish, keep, request, round](const Message& r) {
       if (alive.expired() || r.status() < 200) return;
