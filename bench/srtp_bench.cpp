@@ -1,10 +1,16 @@
 // SRTP packet path (issue "Performance", measurement 3): protect + unprotect of one RTP packet
 //   exphone   — media::SrtpSession (the wrapper the phone uses, zero-allocation buffer form)
-//   libsrtp2  — srtp_protect / srtp_unprotect called directly, same policy
+//   libsrtp2  — srtp_protect / srtp_unprotect called directly, same policy, with the OpenSSL
+//               primitives exphone installs (media/srtp_crypto_openssl.h): the wrapper's overhead
+//   packaged  — the same direct calls with the primitives Debian's libsrtp2 was built with (NSS);
+//               must run in a process of its own (--benchmark_filter=packaged), before exphone
+//               has replaced them
 //   floor     — the same cryptographic work with OpenSSL EVP primitives: AES-128-CTR + HMAC-SHA1-80
 //               (what AES_CM_128_HMAC_SHA1_80 does per packet, RFC 3711 4.1.1 + 4.2.1) or
 //               AES-128-GCM seal + open (AEAD_AES_128_GCM, RFC 7714), keys precomputed — no replay
 //               window, no key derivation, no header handling: a lower bound, not an SRTP stack.
+// Replay window: the phone's (SrtpSession::kDefaultReplayWindow, 1024 packets). libsrtp2 shifts the
+// whole window bitmap for each newer packet, so a 32767-packet window costs ~0.5 µs a packet more.
 // Packet sizes: 172 bytes (G.711 20 ms: 12 header + 160 payload) and 1200 bytes.
 // Every benchmark checks its round trip once before timing.
 #include <benchmark/benchmark.h>
@@ -59,8 +65,8 @@ void BM_exphone(benchmark::State& st) {
   const SrtpSuite suite = suite_of(static_cast<int>(st.range(0)));
   const std::size_t size = static_cast<std::size_t>(st.range(1));
   auto key = SrtpKey::from_bytes(suite, fixed_key(suite));
-  auto tx = SrtpSession::create(*key, Direction::kOutbound, 32767);
-  auto rx = SrtpSession::create(*key, Direction::kInbound, 32767);
+  auto tx = SrtpSession::create(*key, Direction::kOutbound, SrtpSession::kDefaultReplayWindow);
+  auto rx = SrtpSession::create(*key, Direction::kInbound, SrtpSession::kDefaultReplayWindow);
   if (!tx || !rx) die("session");
   const auto plain = rtp_packet(size);
   std::vector<std::uint8_t> buf(size + kSrtpTrailerSpace);
@@ -77,11 +83,9 @@ void BM_exphone(benchmark::State& st) {
 }
 
 // libsrtp2 directly, the same policy exphone builds.
-void BM_libsrtp2(benchmark::State& st) {
+void libsrtp2_direct(benchmark::State& st) {
   const SrtpSuite suite = suite_of(static_cast<int>(st.range(0)));
   const std::size_t size = static_cast<std::size_t>(st.range(1));
-  // libsrtp2 is initialised once per process (a second srtp_init fails): through exphone's wrapper
-  if (!SrtpSession::suite_supported(SrtpSuite::kAesCm128HmacSha1_80)) die("srtp_init");
   auto key = fixed_key(suite);
   auto make = [&](srtp_ssrc_type_t type) {
     srtp_policy_t p;
@@ -95,7 +99,7 @@ void BM_libsrtp2(benchmark::State& st) {
     }
     p.ssrc.type = type;
     p.key = key.data();
-    p.window_size = 32767;
+    p.window_size = SrtpSession::kDefaultReplayWindow;
     srtp_t s = nullptr;
     if (srtp_create(&s, &p) != srtp_err_status_ok) die("srtp_create");
     return s;
@@ -117,6 +121,22 @@ void BM_libsrtp2(benchmark::State& st) {
   st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * size));
 }
 
+void BM_libsrtp2(benchmark::State& st) {
+  // libsrtp2 is initialised once per process: through exphone's wrapper, which installs OpenSSL's
+  // primitives.
+  if (SrtpSession::crypto_backend() != "OpenSSL") die(SrtpSession::crypto_backend().c_str());
+  libsrtp2_direct(st);
+}
+
+void BM_packaged(benchmark::State& st) {
+  static const bool first = srtp_init() == srtp_err_status_ok;  // fails once exphone initialised it
+  if (!first) {
+    st.SkipWithError("run alone: --benchmark_filter=packaged");
+    return;
+  }
+  libsrtp2_direct(st);
+}
+
 // The primitive floor with OpenSSL EVP: encrypt + tag, then verify + decrypt, contexts reused.
 void BM_floor(benchmark::State& st) {
   const bool gcm = st.range(0) == 1;
@@ -136,6 +156,7 @@ void BM_floor(benchmark::State& st) {
   const EVP_CIPHER* cipher = gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr();
   EVP_EncryptInit_ex(enc, cipher, nullptr, key, nullptr);
   EVP_DecryptInit_ex(dec, cipher, nullptr, key, nullptr);
+  EVP_MAC_init(mctx, auth, sizeof auth, params);  // keyed once; EVP_MAC_init(NULL key) per packet
   if (gcm) {
     EVP_CIPHER_CTX_ctrl(enc, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr);
     EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr);
@@ -166,14 +187,14 @@ void BM_floor(benchmark::State& st) {
       EVP_EncryptInit_ex(enc, nullptr, nullptr, nullptr, iv);
       EVP_EncryptUpdate(enc, out.data() + header, &n, buf.data() + header, static_cast<int>(body));
       std::memcpy(out.data(), buf.data(), header);
-      EVP_MAC_init(mctx, auth, sizeof auth, params);
+      EVP_MAC_init(mctx, nullptr, 0, nullptr);
       EVP_MAC_update(mctx, out.data(), size);
       EVP_MAC_update(mctx, reinterpret_cast<const unsigned char*>(&counter), 4);  // the ROC (RFC 3711 4.2)
       EVP_MAC_final(mctx, tag, &tl, sizeof tag);
       std::memcpy(out.data() + size, tag, 10);
       len = size + 10;
       // receiver: verify, then decrypt
-      EVP_MAC_init(mctx, auth, sizeof auth, params);
+      EVP_MAC_init(mctx, nullptr, 0, nullptr);
       EVP_MAC_update(mctx, out.data(), size);
       EVP_MAC_update(mctx, reinterpret_cast<const unsigned char*>(&counter), 4);
       EVP_MAC_final(mctx, tag, &tl, sizeof tag);
@@ -199,6 +220,7 @@ void args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_exphone)->Apply(args);
 BENCHMARK(BM_libsrtp2)->Apply(args);
+BENCHMARK(BM_packaged)->Apply(args);
 BENCHMARK(BM_floor)->Apply(args);
 
 }  // namespace

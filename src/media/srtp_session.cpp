@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "media/rtp.h"
+#include "media/srtp_crypto_openssl.h"
 
 namespace exphone::media {
 
@@ -96,12 +97,18 @@ void set_policies(SrtpSuite s, srtp_policy_t& p) {
   }
 }
 
-// srtp_init() once per process. libsrtp2 keeps its crypto kernel for the life of the process;
+int openssl_primitives = 0;
+
+// srtp_init() once per process, then OpenSSL's primitives in place of the ones libsrtp2 was built
+// with (srtp_crypto_openssl.h). libsrtp2 keeps its crypto kernel for the life of the process;
 // srtp_shutdown() is never called because sessions may outlive any owner we could pick.
 srtp_err_status_t init_libsrtp() {
   static std::once_flag once;
   static srtp_err_status_t status = srtp_err_status_ok;
-  std::call_once(once, [] { status = srtp_init(); });
+  std::call_once(once, [] {
+    status = srtp_init();
+    if (status == srtp_err_status_ok) openssl_primitives = install_openssl_srtp_crypto();
+  });
   return status;
 }
 
@@ -190,6 +197,14 @@ Result<SrtpKey> SrtpKey::from_bytes(SrtpSuite suite, std::span<const std::uint8_
 }
 
 // ---- SrtpSession -----------------------------------------------------------------------------
+
+std::string SrtpSession::crypto_backend() {
+  if (init_libsrtp() != srtp_err_status_ok) return "none (srtp_init failed)";
+  if (openssl_primitives == kOpensslSrtpPrimitives) return "OpenSSL";
+  if (openssl_primitives == 0) return "libsrtp2's own";
+  return "OpenSSL for " + std::to_string(openssl_primitives) + " of " + std::to_string(kOpensslSrtpPrimitives) +
+         " primitives, libsrtp2's own for the rest";
+}
 
 bool SrtpSession::suite_supported(SrtpSuite suite) {
   static std::once_flag once;

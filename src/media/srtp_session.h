@@ -8,6 +8,9 @@
 // sessions, one per a=crypto key. Each handles RTP and, with the same master key, RTCP (SRTCP,
 // RFC 3711 3.4), which is what rtcp-mux (RFC 5761) needs.
 //
+// The AES and HMAC-SHA1 primitives under libsrtp2 are OpenSSL's (srtp_crypto_openssl.h), whatever
+// crypto library libsrtp2 itself was built with.
+//
 // Suites and what the installed libsrtp2 supports. The enum names are those of
 // exphone::sdp::CryptoSuite (src/sdp/attributes.h); media does not depend on sdp, so the caller
 // maps between the two (F8_128_HMAC_SHA1_80 has no libsrtp2 implementation and no SrtpSuite).
@@ -36,6 +39,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -115,6 +119,10 @@ class SrtpSession {
 
   // Whether the installed libsrtp2 can create a session for the suite (probed once, cached).
   static bool suite_supported(SrtpSuite suite);
+
+  // Who does the AES and HMAC work under libsrtp2: "OpenSSL" when every primitive passed its
+  // self-test as an OpenSSL adapter (srtp_crypto_openssl.h), "libsrtp2's own" when none did.
+  static std::string crypto_backend();
 
   SrtpSession(SrtpSession&& other) noexcept;
   SrtpSession& operator=(SrtpSession&& other) noexcept;
