@@ -49,7 +49,7 @@ void ClientTransaction::start() {
   if (state_ == State::kTerminated) return;
   // Timer A / E start at T1 on unreliable transports (sections 17.1.1.2, 17.1.2.2)
   if (!channel_.reliable) {
-    interval_ = config_.t1;
+    interval_ = config_.timer_a();
     arm(retransmit_timer_, interval_, &ClientTransaction::timer_retransmit);
   }
   arm(timeout_timer_, invite_ ? config_.timer_b() : config_.timer_f(), &ClientTransaction::timer_timeout);

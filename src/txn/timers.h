@@ -10,6 +10,13 @@ struct TimerConfig {
   Millis t1{500};   // RTT estimate
   Millis t2{4000};  // maximum retransmit interval for non-INVITE requests and INVITE responses
   Millis t4{5000};  // maximum duration a message remains in the network
+  // One client transaction's first retransmission interval (Timers A and E start there): T1 as
+  // estimated for its peer (txn/rtt_estimates.h); 0 = t1. The timeouts below stay 64 times the
+  // configured t1, so that a dead server is declared dead as soon over a slow link as over a fast
+  // one; a larger T1 already spaces the retransmissions within that time.
+  Millis first_retransmit{0};
+
+  Millis timer_a() const { return first_retransmit.count() > 0 ? first_retransmit : t1; }  // and E
 
   Millis timer_b() const { return 64 * t1; }   // INVITE transaction timeout
   Millis timer_f() const { return 64 * t1; }   // non-INVITE transaction timeout

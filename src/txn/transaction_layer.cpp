@@ -71,11 +71,13 @@ Result<ClientTransaction*> TransactionLayer::send_request(Message request, Chann
   };
   TimerConfig config = config_;
   std::string peer = channel.reliable ? std::string() : channel.peer;
-  if (!peer.empty()) config.t1 = rtt_.t1(peer, config_);  // section 17.1.1.1: T1 estimates the RTT
+  const bool invite = request.method() == "INVITE";
+  // section 17.1.1.1: T1 estimates the RTT
+  if (!peer.empty()) config.first_retransmit = rtt_.t1(peer, config_, invite);
   auto t = std::make_unique<ClientTransaction>(std::move(request), std::move(channel), timers_, config, std::move(callbacks));
   ClientTransaction* raw = t.get();
   if (!peer.empty())
-    raw->on_first_response([this, peer, t1 = config.t1](Millis rtt, bool retransmitted) {
+    raw->on_first_response([this, peer, t1 = config.timer_a()](Millis rtt, bool retransmitted) {
       if (retransmitted) rtt_.backed_off(peer, t1);  // Karn: not a sample, but keep the backoff
       else rtt_.sample(peer, rtt);
     });
