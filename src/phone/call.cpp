@@ -111,6 +111,7 @@ void Call::watch_media() {
     const auto& st = rtp_->stats();
     std::uint64_t seen = st.packets_received + st.rtcp_received;
     auto now = std::chrono::steady_clock::now();
+    meter_tone();  // once a second, so the recording stays short (meter_tone)
     if (seen != media_seen_ || report_.held || report_.remote_held) {
       media_seen_ = seen;
       media_seen_at_ = now;
@@ -1023,13 +1024,24 @@ void Call::on_request(const Message& m, const net::FlowPtr&, txn::ServerTransact
   (void)st->respond(r);
 }
 
+void Call::meter_tone() {
+  if (!tone_meter_ || tone_meter_->sample_rate() != rtp_->recording_rate())
+    tone_meter_.emplace(settings_.expect_tone_hz, rtp_->recording_rate());  // new codec rate: start over
+  report_.heard_tone_ratio = tone_meter_->update(rtp_->recording());
+  if (settings_.record_wav.empty()) {
+    // No WAV wanted: what the meter has measured is not kept (a call would otherwise hold up
+    // to ten minutes of audio, 19 MB at 16 kHz).
+    const std::size_t done = tone_meter_->consumed();
+    rtp_->drop_recorded(done);
+    tone_meter_->forget(done);
+  }
+}
+
 const CallReport& Call::report() {
   report_.state = std::string(state_name(state_));
   if (rtp_) {
     report_.stats = rtp_->stats();
-    if (!tone_meter_ || tone_meter_->sample_rate() != rtp_->recording_rate())
-      tone_meter_.emplace(settings_.expect_tone_hz, rtp_->recording_rate());  // new codec rate: start over
-    report_.heard_tone_ratio = tone_meter_->update(rtp_->recording());
+    meter_tone();
     report_.dtmf_received = rtp_->received_digits();
   }
   return report_;

@@ -173,6 +173,7 @@ class Call {
   Result<ua::AnswerResult> new_answer(const sdp::Session& offer, int* status);
   void send_bye();
   void watch_media();
+  void meter_tone();  // heard_tone_ratio from the recording so far
   Status send_reinvite();
   void on_reinvite_response(const sip::Message& r);
   void on_reinvite(const sip::Message& m, txn::ServerTransaction* st);
