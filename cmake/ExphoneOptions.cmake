@@ -24,3 +24,9 @@ if(EXPHONE_FUZZ)
   # coverage instrumentation for everything; the fuzz targets add -fsanitize=fuzzer at link
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
+
+# Release: every function and object in its own section, so that the linker drops what nothing
+# calls (--gc-sections), and the binary's pages the daemon touches hold less dead code
+# (docs/performance.md, footprint). --as-needed: no DT_NEEDED for a library nothing uses.
+add_compile_options($<$<CONFIG:Release>:-ffunction-sections> $<$<CONFIG:Release>:-fdata-sections>)
+add_link_options($<$<CONFIG:Release>:LINKER:--gc-sections> $<$<CONFIG:Release>:LINKER:-O1> $<$<CONFIG:Release>:LINKER:--as-needed>)

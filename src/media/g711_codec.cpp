@@ -1,38 +1,11 @@
 #include "media/g711_codec.h"
 
-#include "media/spandsp_library.h"
-
-#include <algorithm>
-#include <climits>
 #include <string>
 
 namespace exphone::media {
 
-struct G711Codec::Plc {
-  plc_state_t state;
-};
-
-G711Codec::G711Codec(G711 law, std::unique_ptr<Plc> plc)
-    : law_(law), plc_(std::move(plc)), recent_(PLC_HISTORY_LEN, 0) {}
-
-void G711Codec::remember(std::span<const std::int16_t> pcm) {
-  // recent_ always holds the last PLC_HISTORY_LEN samples handed to plc_rx (zeros at first,
-  // like the freshly initialised ring).
-  if (pcm.size() >= recent_.size()) {
-    std::copy(pcm.end() - static_cast<std::ptrdiff_t>(recent_.size()), pcm.end(), recent_.begin());
-    return;
-  }
-  std::move(recent_.begin() + static_cast<std::ptrdiff_t>(pcm.size()), recent_.end(), recent_.begin());
-  std::copy(pcm.begin(), pcm.end(), recent_.end() - static_cast<std::ptrdiff_t>(pcm.size()));
-}
-G711Codec::~G711Codec() = default;  // plc_state_t owns no memory when initialised in place
-
 Result<std::unique_ptr<G711Codec>> G711Codec::create(G711 law) {
-  auto plc = std::make_unique<Plc>();
-  auto lib = spandsp_library();
-  if (!lib) return lib.error();
-  if (!(*lib)->plc_init(&plc->state)) return make_error("codec-init-failed", "spandsp plc_init failed");
-  return std::unique_ptr<G711Codec>(new G711Codec(law, std::move(plc)));
+  return std::unique_ptr<G711Codec>(new G711Codec(law));
 }
 
 Status G711Codec::encode(std::span<const std::int16_t> pcm, std::vector<std::uint8_t>& out) {
@@ -52,8 +25,7 @@ Status G711Codec::decode(std::span<const std::uint8_t> payload, std::vector<std:
   }
   g711_decode(law_, payload, out);
   // Feed the concealer's history; after a concealed gap it also fades the real signal back in.
-  spandsp().plc_rx(&plc_->state, out.data(), static_cast<int>(out.size()));
-  remember(out);
+  plc_.rx(out);
   return Ok{};
 }
 
@@ -61,16 +33,8 @@ Status G711Codec::conceal(std::size_t samples, std::vector<std::int16_t>& out) {
   if (samples == 0 || samples > kMaxCodecPayload) {
     return make_error("codec-bad-frame", "cannot conceal " + std::to_string(samples) + " samples");
   }
-  if (plc_->state.missing_samples == 0) {
-    // A gap starts: plc_fillin will rotate its history ring with an overlapping memcpy (spandsp
-    // 0.0.6 normalise_history, undefined behaviour that AddressSanitizer reports) unless the ring
-    // is already in order. Re-feeding the last PLC_HISTORY_LEN samples, which the ring holds
-    // anyway, leaves it in order with the same content.
-    history_copy_ = recent_;
-    spandsp().plc_rx(&plc_->state, history_copy_.data(), static_cast<int>(history_copy_.size()));
-  }
   out.assign(samples, 0);
-  spandsp().plc_fillin(&plc_->state, out.data(), static_cast<int>(samples));
+  plc_.fill(out);
   return Ok{};
 }
 

@@ -1,19 +1,18 @@
-// G.711 (PCMU, PCMA) behind AudioCodec: the tables of g711.h, and packet loss concealment from
-// spandsp (plc_rx keeps a pitch history of what was decoded, plc_fillin repeats the last pitch
-// period with a fade, in the manner of ITU-T G.711 Appendix I).
+// G.711 (PCMU, PCMA) behind AudioCodec: the tables of g711.h, and packet loss concealment by
+// pitch waveform substitution (g711_plc.h, in the manner of ITU-T G.711 Appendix I).
 #pragma once
 
 #include <memory>
 
 #include "media/audio_codec.h"
 #include "media/g711.h"
+#include "media/g711_plc.h"
 
 namespace exphone::media {
 
 class G711Codec final : public AudioCodec {
  public:
   static Result<std::unique_ptr<G711Codec>> create(G711 law);
-  ~G711Codec() override;
 
   std::string_view name() const override { return law_ == G711::kUlaw ? "PCMU" : "PCMA"; }
   std::uint32_t rtp_clock_rate() const override { return 8000; }
@@ -27,15 +26,10 @@ class G711Codec final : public AudioCodec {
   Status conceal(std::size_t samples, std::vector<std::int16_t>& out) override;
 
  private:
-  struct Plc;  // spandsp's plc_state_t (an anonymous struct: it cannot be forward-declared)
-  G711Codec(G711 law, std::unique_ptr<Plc> plc);
-
-  void remember(std::span<const std::int16_t> pcm);
+  explicit G711Codec(G711 law) : law_(law) {}
 
   G711 law_;
-  std::unique_ptr<Plc> plc_;
-  std::vector<std::int16_t> recent_;        // the concealer's history, in order
-  std::vector<std::int16_t> history_copy_;
+  G711Plc plc_;
 };
 
 }  // namespace exphone::media

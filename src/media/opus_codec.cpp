@@ -4,9 +4,38 @@
 
 #include <string>
 
+#include "core/shared_library.h"
+
 namespace exphone::media {
 
 namespace {
+
+// libopus is opened by the first Opus call (core/shared_library.h): a phone that is idle or on
+// G.711/G.722 does not map it. Its own functions, typed from its header.
+struct Opus {
+  decltype(&::opus_encoder_create) opus_encoder_create;
+  decltype(&::opus_encoder_destroy) opus_encoder_destroy;
+  decltype(&::opus_encode) opus_encode;
+  decltype(&::opus_decoder_create) opus_decoder_create;
+  decltype(&::opus_decoder_destroy) opus_decoder_destroy;
+  decltype(&::opus_decode) opus_decode;
+  decltype(&::opus_strerror) opus_strerror;
+};
+
+void bind(void* h, Opus& o, std::string& error) {
+  bind_symbol(h, "opus_encoder_create", o.opus_encoder_create, error);
+  bind_symbol(h, "opus_encoder_destroy", o.opus_encoder_destroy, error);
+  bind_symbol(h, "opus_encode", o.opus_encode, error);
+  bind_symbol(h, "opus_decoder_create", o.opus_decoder_create, error);
+  bind_symbol(h, "opus_decoder_destroy", o.opus_decoder_destroy, error);
+  bind_symbol(h, "opus_decode", o.opus_decode, error);
+  bind_symbol(h, "opus_strerror", o.opus_strerror, error);
+}
+
+LazyLibrary<Opus> library("libopus.so.0", "libopus0", "codec-library-missing", bind);
+
+// After create() succeeded.
+const Opus& opus() { return **library.get(); }
 
 // RFC 6716 2.1.4: 120 ms is the longest packet an Opus decoder must handle.
 constexpr int kMaxDecodeSamples = static_cast<int>(OpusCodec::kSampleRate) * 120 / 1000;
@@ -22,20 +51,22 @@ bool valid_frame(std::size_t samples) {
 
 }  // namespace
 
-void OpusCodec::Deleter::operator()(OpusEncoder* e) const { opus_encoder_destroy(e); }
-void OpusCodec::Deleter::operator()(OpusDecoder* d) const { opus_decoder_destroy(d); }
+void OpusCodec::Deleter::operator()(OpusEncoder* e) const { opus().opus_encoder_destroy(e); }
+void OpusCodec::Deleter::operator()(OpusDecoder* d) const { opus().opus_decoder_destroy(d); }
 
 Result<std::unique_ptr<OpusCodec>> OpusCodec::create() {
+  auto lib = library.get();
+  if (!lib) return lib.error();
   int err = OPUS_OK;
   std::unique_ptr<OpusEncoder, Deleter> enc(
-      opus_encoder_create(static_cast<opus_int32>(kSampleRate), 1, OPUS_APPLICATION_VOIP, &err));
+      opus().opus_encoder_create(static_cast<opus_int32>(kSampleRate), 1, OPUS_APPLICATION_VOIP, &err));
   if (!enc || err != OPUS_OK) {
-    return make_error("codec-init-failed", std::string("opus encoder: ") + opus_strerror(err));
+    return make_error("codec-init-failed", std::string("opus encoder: ") + opus().opus_strerror(err));
   }
   std::unique_ptr<OpusDecoder, Deleter> dec(
-      opus_decoder_create(static_cast<opus_int32>(kSampleRate), 1, &err));
+      opus().opus_decoder_create(static_cast<opus_int32>(kSampleRate), 1, &err));
   if (!dec || err != OPUS_OK) {
-    return make_error("codec-init-failed", std::string("opus decoder: ") + opus_strerror(err));
+    return make_error("codec-init-failed", std::string("opus decoder: ") + opus().opus_strerror(err));
   }
   return std::unique_ptr<OpusCodec>(new OpusCodec(enc.release(), dec.release()));
 }
@@ -51,9 +82,9 @@ Status OpusCodec::encode(std::span<const std::int16_t> pcm, std::vector<std::uin
                                              " samples at 16 kHz is not an Opus frame size");
   }
   out.resize(kMaxCodecPayload);
-  const opus_int32 n = opus_encode(enc_.get(), pcm.data(), static_cast<int>(pcm.size()), out.data(),
+  const opus_int32 n = opus().opus_encode(enc_.get(), pcm.data(), static_cast<int>(pcm.size()), out.data(),
                                    static_cast<opus_int32>(out.size()));
-  if (n < 0) return make_error("codec-encode-failed", std::string("opus: ") + opus_strerror(n));
+  if (n < 0) return make_error("codec-encode-failed", std::string("opus: ") + opus().opus_strerror(n));
   out.resize(static_cast<std::size_t>(n));
   return Ok{};
 }
@@ -66,11 +97,11 @@ Status OpusCodec::decode(std::span<const std::uint8_t> payload, std::vector<std:
                       "opus: payload of " + std::to_string(payload.size()) + " bytes");
   }
   out.resize(static_cast<std::size_t>(kMaxDecodeSamples));
-  const int n = opus_decode(dec_.get(), payload.data(), static_cast<opus_int32>(payload.size()),
+  const int n = opus().opus_decode(dec_.get(), payload.data(), static_cast<opus_int32>(payload.size()),
                             out.data(), kMaxDecodeSamples, 0);
   if (n < 0) {
     out.clear();
-    return make_error("codec-bad-payload", std::string("opus: ") + opus_strerror(n));
+    return make_error("codec-bad-payload", std::string("opus: ") + opus().opus_strerror(n));
   }
   out.resize(static_cast<std::size_t>(n));
   return Ok{};
@@ -83,10 +114,10 @@ Status OpusCodec::conceal(std::size_t samples, std::vector<std::int16_t>& out) {
                                              " samples (a multiple of 2.5 ms up to 120 ms)");
   }
   out.resize(samples);
-  const int n = opus_decode(dec_.get(), nullptr, 0, out.data(), static_cast<int>(samples), 0);
+  const int n = opus().opus_decode(dec_.get(), nullptr, 0, out.data(), static_cast<int>(samples), 0);
   if (n < 0) {
     out.clear();
-    return make_error("codec-bad-payload", std::string("opus PLC: ") + opus_strerror(n));
+    return make_error("codec-bad-payload", std::string("opus PLC: ") + opus().opus_strerror(n));
   }
   out.resize(static_cast<std::size_t>(n));
   return Ok{};

@@ -19,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -130,6 +131,11 @@ class RtpStream {
   // For a long-lived receive stream cut into episodes (pages): hands over what was recorded
   // so far, and forgets a BYE seen.
   std::vector<std::int16_t> take_recording() { return std::exchange(recording_, {}); }
+  // Forgets the first n samples of recording() (already measured, and not wanted as a WAV), so
+  // that a call's recording holds only what is still to be measured, not the whole call.
+  void drop_recorded(std::size_t n) {
+    recording_.erase(recording_.begin(), recording_.begin() + static_cast<std::ptrdiff_t>(std::min(n, recording_.size())));
+  }
   void clear_remote_bye() { stats_.remote_bye = false; }
   void on_digit(DigitHandler handler) { on_digit_ = std::move(handler); }
 

@@ -13,9 +13,6 @@ void bind(void* h, SpanDsp& d, std::string& error) {
   bind_symbol(h, "g722_decode_init", d.g722_decode_init, error);
   bind_symbol(h, "g722_decode", d.g722_decode, error);
   bind_symbol(h, "g722_decode_free", d.g722_decode_free, error);
-  bind_symbol(h, "plc_init", d.plc_init, error);
-  bind_symbol(h, "plc_rx", d.plc_rx, error);
-  bind_symbol(h, "plc_fillin", d.plc_fillin, error);
 }
 
 LazyLibrary<SpanDsp> library("libspandsp.so.2", "libspandsp2", "codec-library-missing", bind);

@@ -1,4 +1,4 @@
-// spandsp (G.722, G.711 packet loss concealment), loaded by the first call that needs it
+// spandsp (G.722), loaded by the first call that needs it
 // (core/shared_library.h): an idle phone does not map it, nor the image libraries (libtiff,
 // libjpeg, ...) its fax half pulls in. The functions are spandsp's own, through this table.
 #pragma once
@@ -16,9 +16,6 @@ struct SpanDsp {
   decltype(&::g722_decode_init) g722_decode_init;
   decltype(&::g722_decode) g722_decode;
   decltype(&::g722_decode_free) g722_decode_free;
-  decltype(&::plc_init) plc_init;
-  decltype(&::plc_rx) plc_rx;
-  decltype(&::plc_fillin) plc_fillin;
 };
 
 // Error codec-library-missing when libspandsp.so.2 cannot be loaded.

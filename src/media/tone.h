@@ -2,6 +2,7 @@
 // whether a recording contains a given frequency (how tests prove audio really flowed).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -31,6 +32,10 @@ class ToneMeter {
   ToneMeter(double frequency_hz, std::uint32_t sample_rate);
   double update(std::span<const std::int16_t> recording);  // the recording so far
   std::uint32_t sample_rate() const { return rate_; }
+  // Samples of the recording measured so far; forget(n) after the recording dropped its first n
+  // (n <= consumed()): the totals stay, the next update() continues where this one stopped.
+  std::size_t consumed() const { return consumed_; }
+  void forget(std::size_t n) { consumed_ -= std::min(n, consumed_); }
 
  private:
   double coeff_;

@@ -111,6 +111,7 @@ void Call::watch_media() {
     const auto& st = rtp_->stats();
     std::uint64_t seen = st.packets_received + st.rtcp_received;
     auto now = std::chrono::steady_clock::now();
+    meter_tone();  // once a second, so the recording stays short (meter_tone)
     if (seen != media_seen_ || report_.held || report_.remote_held) {
       media_seen_ = seen;
       media_seen_at_ = now;
@@ -163,37 +164,45 @@ Status Call::open_media(const std::string& local_ip) {
   auto rtp = media::RtpStream::open(env_.io, c);
   if (!rtp) return rtp.error();
   rtp_ = std::move(*rtp);
-  if (settings_.dtls_identity && settings_.media.key_exchange != ua::KeyExchange::kSdes &&
-      settings_.media.srtp != ua::SrtpPolicy::kOff) {
-    // ICE checks and DTLS records may arrive before the answer does (the peer acts on our offer
-    // at once): answer the checks, keep the records until our DTLS role is known.
-    ice_.emplace(media::IceCredentials::generate());
-    rtp_->on_stun([this](std::span<const std::uint8_t> d, const asio::ip::udp::endpoint& from) {
-      auto o = ice_->on_stun(d, from);
-      if (!o.response.empty()) rtp_->send_datagram(o.response, from);
-      if (!o.valid) return;
-      // RFC 8445 8.2 (lite): the nominated pair carries the media from now on.
-      if ((o.nominated || !rtp_->remote()) && audio_ && audio_->dtls) {
-        const auto selected = *ice_->selected();
-        rtp_->set_remote(selected);
-        report_.ice_selected = net::Endpoint{selected.address(), selected.port()}.to_string();
-      }
-      if (dtls_ && !dtls_->complete()) dtls_->start();  // a DTLS client waits for a working path
-    });
-    rtp_->on_dtls([this](std::span<const std::uint8_t> d, const asio::ip::udp::endpoint& from) {
-      if (dtls_ && dtls_->complete()) {
-        // The keys are out: nothing after the handshake is used (RFC 5764 4.1: no application
-        // data; RFC 6347 4.1.2.7: invalid records are silently discarded) - counted. Only the
-        // peer's retransmitted final flight or its close_notify matter, and they come from its
-        // media address: a datagram from anywhere else is not handed to DTLS at all.
-        if (report_.dtls) ++report_.dtls->discarded;
-        if (!rtp_->remote() || from != *rtp_->remote()) return;
-      }
-      if (dtls_) dtls_->on_datagram(d);
-      else if (early_dtls_.size() < 8) early_dtls_.emplace_back(d.begin(), d.end());
-    });
-  }
   return Ok{};
+}
+
+// ICE-lite and DTLS-SRTP for this call (RFC 5763, RFC 8445 2.5), set up before the first SDP that
+// may carry our a=fingerprint: every offer (under dtls or auto), and the answer to an offer that
+// could use DTLS-SRTP. The certificate is made then, not at start (DtlsIdentitySource).
+void Call::prepare_dtls() {
+  if (ice_ || !rtp_ || !settings_.dtls_identity || settings_.media.key_exchange == ua::KeyExchange::kSdes ||
+      settings_.media.srtp == ua::SrtpPolicy::kOff)
+    return;
+  dtls_identity_ = settings_.dtls_identity->get();
+  if (!dtls_identity_) return;  // no certificate: SDES only (Phone::warnings() says why)
+  // ICE checks and DTLS records may arrive before the answer does (the peer acts on our offer
+  // at once): answer the checks, keep the records until our DTLS role is known.
+  ice_.emplace(media::IceCredentials::generate());
+  rtp_->on_stun([this](std::span<const std::uint8_t> d, const asio::ip::udp::endpoint& from) {
+    auto o = ice_->on_stun(d, from);
+    if (!o.response.empty()) rtp_->send_datagram(o.response, from);
+    if (!o.valid) return;
+    // RFC 8445 8.2 (lite): the nominated pair carries the media from now on.
+    if ((o.nominated || !rtp_->remote()) && audio_ && audio_->dtls) {
+      const auto selected = *ice_->selected();
+      rtp_->set_remote(selected);
+      report_.ice_selected = net::Endpoint{selected.address(), selected.port()}.to_string();
+    }
+    if (dtls_ && !dtls_->complete()) dtls_->start();  // a DTLS client waits for a working path
+  });
+  rtp_->on_dtls([this](std::span<const std::uint8_t> d, const asio::ip::udp::endpoint& from) {
+    if (dtls_ && dtls_->complete()) {
+      // The keys are out: nothing after the handshake is used (RFC 5764 4.1: no application
+      // data; RFC 6347 4.1.2.7: invalid records are silently discarded) - counted. Only the
+      // peer's retransmitted final flight or its close_notify matter, and they come from its
+      // media address: a datagram from anywhere else is not handed to DTLS at all.
+      if (report_.dtls) ++report_.dtls->discarded;
+      if (!rtp_->remote() || from != *rtp_->remote()) return;
+    }
+    if (dtls_) dtls_->on_datagram(d);
+    else if (early_dtls_.size() < 8) early_dtls_.emplace_back(d.begin(), d.end());
+  });
 }
 
 ua::LocalMedia Call::local_media() const {
@@ -201,7 +210,7 @@ ua::LocalMedia Call::local_media() const {
   l.address = local_ip_;
   l.port = rtp_->local_port();
   if (ice_) {
-    l.dtls_fingerprint = settings_.dtls_identity->fingerprint_sha256();
+    l.dtls_fingerprint = dtls_identity_->fingerprint_sha256();
     l.ice_ufrag = ice_->local().ufrag;
     l.ice_pwd = ice_->local().pwd;
   }
@@ -225,7 +234,7 @@ Status Call::start_dtls(const ua::NegotiatedAudio& a) {
   rtp_->set_require_srtp(true);
   std::weak_ptr<bool> alive = alive_;
   auto t = media::DtlsSrtpTransport::create(
-      env_.io, settings_.dtls_identity, a.dtls->we_are_client ? media::DtlsRole::kClient : media::DtlsRole::kServer,
+      env_.io, dtls_identity_, a.dtls->we_are_client ? media::DtlsRole::kClient : media::DtlsRole::kServer,
       [this, alive](std::span<const std::uint8_t> d) {
         if (!alive.expired()) send_dtls(d);
       },
@@ -551,12 +560,22 @@ void Call::on_invite_response(const Message& r) {
   }
 }
 
-Result<ua::PendingOffer> Call::new_offer() const {
+Result<ua::PendingOffer> Call::new_offer() {
+  prepare_dtls();  // we offer a=fingerprint whenever DTLS-SRTP is enabled
   // SDES keys only travel over TLS (the first hop; sips: asks every later hop to keep it so)
   return ua::make_offer(settings_.media, local_media(), net::uses_tls(flow_->protocol()), session_id());
 }
 
-Result<ua::AnswerResult> Call::new_answer(const sdp::Session& offer, int* status) const {
+Result<ua::AnswerResult> Call::new_answer(const sdp::Session& offer, int* status) {
+  // Only an offer with the DTLS-SRTP profile or an a=fingerprint can be answered with DTLS-SRTP
+  // (ua::answer_offer; RFC 5763 5): an SDES or plain RTP offer needs no certificate.
+  for (const auto& m : offer.media()) {
+    auto fp = m.fingerprint(offer);
+    if (m.is_dtls_srtp() || !fp.ok() || fp->has_value()) {
+      prepare_dtls();
+      break;
+    }
+  }
   return ua::answer_offer(settings_.media, offer, local_media(), net::uses_tls(flow_->protocol()), session_id(), status);
 }
 
@@ -1005,13 +1024,24 @@ void Call::on_request(const Message& m, const net::FlowPtr&, txn::ServerTransact
   (void)st->respond(r);
 }
 
+void Call::meter_tone() {
+  if (!tone_meter_ || tone_meter_->sample_rate() != rtp_->recording_rate())
+    tone_meter_.emplace(settings_.expect_tone_hz, rtp_->recording_rate());  // new codec rate: start over
+  report_.heard_tone_ratio = tone_meter_->update(rtp_->recording());
+  if (settings_.record_wav.empty()) {
+    // No WAV wanted: what the meter has measured is not kept (a call would otherwise hold up
+    // to ten minutes of audio, 19 MB at 16 kHz).
+    const std::size_t done = tone_meter_->consumed();
+    rtp_->drop_recorded(done);
+    tone_meter_->forget(done);
+  }
+}
+
 const CallReport& Call::report() {
   report_.state = std::string(state_name(state_));
   if (rtp_) {
     report_.stats = rtp_->stats();
-    if (!tone_meter_ || tone_meter_->sample_rate() != rtp_->recording_rate())
-      tone_meter_.emplace(settings_.expect_tone_hz, rtp_->recording_rate());  // new codec rate: start over
-    report_.heard_tone_ratio = tone_meter_->update(rtp_->recording());
+    meter_tone();
     report_.dtmf_received = rtp_->received_digits();
   }
   return report_;

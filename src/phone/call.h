@@ -29,6 +29,7 @@
 #include "media/sound_device.h"
 #include "media/tone.h"
 #include "net/transport_layer.h"
+#include "phone/dtls_identity_source.h"
 #include "txn/transaction_layer.h"
 #include "ua/dialog.h"
 #include "ua/digest.h"
@@ -94,8 +95,9 @@ struct CallSettings {
   bool echo = false;        // send back what we hear (a line test for the far end)
   bool beep = false;        // a short beep on the speaker when the call connects (intercom)
   std::string srtp_keylog_file;  // diagnostics: SRTP keys appended here (docs/diagnostics.md)
-  // The device's DTLS certificate; without it no DTLS-SRTP is offered or accepted.
-  std::shared_ptr<media::DtlsIdentity> dtls_identity;
+  // The device's DTLS certificate (shared by all calls, made by the first that needs it);
+  // without it no DTLS-SRTP is offered or accepted.
+  std::shared_ptr<DtlsIdentitySource> dtls_identity;
 };
 
 // How an outgoing call leaves the phone.
@@ -167,10 +169,11 @@ class Call {
   void send_cancel();
   void send_ack(std::uint32_t cseq);  // for a 2xx to our INVITE / re-INVITE (section 13.2.2.4)
   // Our offer / answer for this call's stream; SDES only when the SDP travels over TLS.
-  Result<ua::PendingOffer> new_offer() const;
-  Result<ua::AnswerResult> new_answer(const sdp::Session& offer, int* status) const;
+  Result<ua::PendingOffer> new_offer();
+  Result<ua::AnswerResult> new_answer(const sdp::Session& offer, int* status);
   void send_bye();
   void watch_media();
+  void meter_tone();  // heard_tone_ratio from the recording so far
   Status send_reinvite();
   void on_reinvite_response(const sip::Message& r);
   void on_reinvite(const sip::Message& m, txn::ServerTransaction* st);
@@ -181,6 +184,7 @@ class Call {
   Result<media::RtpStream::Source> make_source();
   void log_srtp_keys(std::string_view suite, const Bytes& local, const Bytes& remote, std::string_view source);
   Status open_media(const std::string& local_ip);
+  void prepare_dtls();
   ua::LocalMedia local_media() const;
   Status start_dtls(const ua::NegotiatedAudio& a);
   void on_dtls_done(Result<media::DtlsSrtpKeys> keys);
@@ -204,6 +208,7 @@ class Call {
   std::optional<ua::DigestSession> digest_;
   std::unique_ptr<media::RtpStream> rtp_;
   std::optional<media::IceLiteAgent> ice_;               // with DTLS-SRTP (WebRTC peers)
+  std::shared_ptr<media::DtlsIdentity> dtls_identity_;  // set with ice_
   std::unique_ptr<media::DtlsSrtpTransport> dtls_;
   std::vector<std::vector<std::uint8_t>> early_dtls_;    // records before the answer told our role
   std::optional<media::ToneMeter> tone_meter_;  // heard_tone_ratio, updated incrementally

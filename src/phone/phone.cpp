@@ -25,10 +25,10 @@ Phone::Phone(CallEnv env, net::DnsResolver& dns, const Config& config)
   settings_.srtp_keylog_file = config_.srtp_keylog_file;
   settings_.media_timeout = std::chrono::milliseconds(std::int64_t{config_.media_timeout_s} * 1000);
   if (config_.uses_dtls()) {
-    auto id = config_.dtls_certificate.empty() ? media::DtlsIdentity::generate()
-                                               : media::DtlsIdentity::load_or_create(config_.dtls_certificate);
-    if (id) settings_.dtls_identity = *id;
-    else dtls_problem_ = id.error().message;  // no DTLS-SRTP: offers fall back to SDES (warnings())
+    // Made by the first call that may use DTLS-SRTP; a configured file is checked now (warnings()).
+    // Without a certificate offers fall back to SDES.
+    settings_.dtls_identity = std::make_shared<DtlsIdentitySource>(config_.dtls_certificate);
+    if (!config_.dtls_certificate.empty()) (void)settings_.dtls_identity->get();
   }
   for (ua::AccountSettings a : config_.accounts) {
     a.persistent = true;  // the daemon keeps trying (RFC 5626 section 4.5 backoff), docs/resilience.md
@@ -389,7 +389,8 @@ Status Phone::send_dtmf(const std::string& call_id, const std::string& digits) {
 
 std::vector<std::string> Phone::warnings() const {
   std::vector<std::string> w;
-  if (!dtls_problem_.empty()) w.push_back("DTLS-SRTP is unavailable: " + dtls_problem_);
+  if (settings_.dtls_identity && !settings_.dtls_identity->problem().empty())
+    w.push_back("DTLS-SRTP is unavailable: " + settings_.dtls_identity->problem());
   if (!config_.srtp_keylog_file.empty())
     w.push_back("SRTP key logging is on (" + config_.srtp_keylog_file + "): captured calls can be decrypted");
   if (!config_.transport.tls.keylog_file.empty())

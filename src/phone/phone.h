@@ -93,7 +93,6 @@ class Phone {
 
   CallEnv env_;
   CallSettings settings_;
-  std::string dtls_problem_;  // why the DTLS certificate could not be loaded, if it could not
   net::DnsResolver& dns_;
   const Config& config_;
   std::vector<std::unique_ptr<ua::RegistrationClient>> accounts_;

@@ -202,3 +202,28 @@ TEST(AudioCodec, ConcealmentContinuesTheSignal) {
   auto bad = codec("opus")->conceal(33, out);  // not a multiple of 2.5 ms
   EXPECT_FALSE(bad);
 }
+
+TEST(ToneMeter, MeasuringInPiecesAndForgettingGivesTheWholeRecordingsRatio) {
+  // Call::meter_tone drops what the meter measured when no WAV is wanted: the ratio must be
+  // the one of the whole recording.
+  ToneGenerator tone(440, 8000, 0.5), other(1000, 8000, 0.5);
+  std::vector<std::int16_t> all(8000);
+  tone.fill(std::span(all).first(6000));
+  other.fill(std::span(all).subspan(6000));
+  const double whole = tone_energy_ratio(all, 440, 8000);
+  ToneMeter meter(440, 8000);
+  std::vector<std::int16_t> kept;
+  double ratio = 0;
+  for (std::size_t at = 0; at < all.size(); at += 700) {  // not a multiple of the 160-sample block
+    const auto piece = std::span(all).subspan(at, std::min<std::size_t>(700, all.size() - at));
+    kept.insert(kept.end(), piece.begin(), piece.end());
+    ratio = meter.update(kept);
+    const std::size_t done = meter.consumed();
+    kept.erase(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(done));
+    meter.forget(done);
+    EXPECT_LT(kept.size(), 160u);  // only the unmeasured tail is kept
+  }
+  EXPECT_NEAR(ratio, whole, 1e-9);
+  EXPECT_GT(whole, 0.6);
+  EXPECT_LT(whole, 0.9);
+}
