@@ -37,9 +37,9 @@ void RttEstimates::backed_off(const std::string& peer, Millis t1) {
   e.backoff_ms = std::max(e.backoff_ms, 2.0 * static_cast<double>(t1.count()));
 }
 
-Millis RttEstimates::t1(const std::string& peer, const TimerConfig& config, bool invite) const {
+Millis RttEstimates::t1(const std::string& peer, const TimerConfig& config) const {
   auto it = peers_.find(peer);
-  if (it == peers_.end()) return invite ? config.t1 : std::min(std::max(config.t1, kFirstContactT1), config.t2);
+  if (it == peers_.end()) return config.t1;
   const Estimate& e = it->second;
   double ms = e.srtt_ms > 0 ? e.srtt_ms + 4 * e.rttvar_ms : 0;
   ms = std::max(ms, e.backoff_ms);

@@ -26,13 +26,8 @@ class RttEstimates {
   void sample(const std::string& peer, Millis rtt);
   // The first answer to a request to `peer` came only after it was retransmitted, with `t1`.
   void backed_off(const std::string& peer, Millis t1);
-  // T1 for a new transaction to `peer`. Before any answer from it, an INVITE uses the configured
-  // T1 (a lost INVITE is found as soon as the standard allows: it delays a call) and any other
-  // request at least 1 s, RFC 6298 section 2.1's initial timeout for a path not measured yet: the
-  // first REGISTER from a phone behind a satellite hop is not sent twice, and its answer gives the
-  // estimate every later request uses.
-  static constexpr Millis kFirstContactT1{1000};
-  Millis t1(const std::string& peer, const TimerConfig& config, bool invite) const;
+  // T1 for a new transaction to `peer`; the configured T1 until the peer has answered.
+  Millis t1(const std::string& peer, const TimerConfig& config) const;
   std::size_t size() const { return peers_.size(); }
 
  private:

@@ -71,9 +71,8 @@ Result<ClientTransaction*> TransactionLayer::send_request(Message request, Chann
   };
   TimerConfig config = config_;
   std::string peer = channel.reliable ? std::string() : channel.peer;
-  const bool invite = request.method() == "INVITE";
   // section 17.1.1.1: T1 estimates the RTT
-  if (!peer.empty()) config.first_retransmit = rtt_.t1(peer, config_, invite);
+  if (!peer.empty()) config.first_retransmit = rtt_.t1(peer, config_);
   auto t = std::make_unique<ClientTransaction>(std::move(request), std::move(channel), timers_, config, std::move(callbacks));
   ClientTransaction* raw = t.get();
   if (!peer.empty())

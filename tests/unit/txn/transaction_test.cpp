@@ -301,11 +301,10 @@ TEST(ServerTransaction, FullTableShedsTheOldestAnsweredTransactionFirst) {
   EXPECT_EQ(wire.sent.size(), sent + 1);
 }
 
-// Section 17.1.1.1: T1 estimates the RTT. Over a 700 ms path the first request to a peer waits
-// RFC 6298's initial 1 s before its retransmission, so it is sent once and its 700 ms is the first
-// sample (RFC 6298: T1 = 700 + 4 x 350): the next request is not retransmitted before 2.1 s. Over
-// a 1.2 s path the first request is retransmitted at 1 s; its answer keeps the doubled T1 (Karn:
-// no sample), so the next one is sent once. Another peer starts again from 1 s.
+// Section 17.1.1.1: T1 estimates the RTT. Over a 700 ms path the first request to a peer is
+// retransmitted at the default 500 ms; its answer keeps the doubled T1 (Karn: no sample); the next
+// request is sent once, its 700 ms is the first sample (RFC 6298: T1 = 700 + 4 x 350), and the
+// request after that is not retransmitted before 2.1 s. Another peer keeps the default.
 TEST(ClientTransaction, T1FollowsTheMeasuredRttPerPeer) {
   ManualTimers timers;
   TransactionLayer layer(timers);
@@ -325,7 +324,8 @@ TEST(ClientTransaction, T1FollowsTheMeasuredRttPerPeer) {
     return sent.size();
   };
   const std::string sat = "192.0.2.9:5060";
-  EXPECT_EQ(exchange("z9hG4bK1", sat, Millis{700}), 1u);  // first contact: T1 1 s, sent once
+  EXPECT_EQ(exchange("z9hG4bK1", sat, Millis{700}), 2u);  // sent at 0 and 500 ms
+  EXPECT_EQ(exchange("z9hG4bK2", sat, Millis{700}), 1u);  // T1 1000 ms: sent once
   std::vector<std::string> sent;
   ASSERT_TRUE(layer.send_request(request("OPTIONS", "z9hG4bK3"), channel(sent, sat), {}).ok());
   timers.advance(Millis{2099});
@@ -333,25 +333,12 @@ TEST(ClientTransaction, T1FollowsTheMeasuredRttPerPeer) {
   timers.advance(Millis{1});
   EXPECT_EQ(sent.size(), 2u);  // T1 = 700 + 4 x 350 = 2100 ms
   timers.advance(Millis{70000});
-  const std::string far = "198.51.100.1:5060";
-  EXPECT_EQ(exchange("z9hG4bK4", far, Millis{1200}), 2u);  // a new peer: 1 s, then the answer
-  EXPECT_EQ(exchange("z9hG4bK5", far, Millis{1200}), 1u);  // backed off to 2 s: sent once
-
-  RttEstimates r;
-  const TimerConfig standard;
-  // before any answer: an INVITE keeps the configured T1, other requests wait at least 1 s
-  EXPECT_EQ(r.t1("unknown", standard, true), Millis{500});
-  EXPECT_EQ(r.t1("unknown", standard, false), Millis{1000});
-  TimerConfig slow;
-  slow.t1 = Millis{1500};
-  EXPECT_EQ(r.t1("unknown", slow, false), Millis{1500});
-  TimerConfig short_t2;
-  short_t2.t2 = Millis{800};
-  EXPECT_EQ(r.t1("unknown", short_t2, false), Millis{800});
+  EXPECT_EQ(exchange("z9hG4bK4", "198.51.100.1:5060", Millis{600}), 2u);  // a new peer: 500 ms
   // bounded by T2 whatever was measured
+  RttEstimates r;
   r.sample("x", Millis{30000});
-  EXPECT_EQ(r.t1("x", standard, false), Millis{4000});
-  EXPECT_EQ(r.t1("x", standard, true), Millis{4000});
+  EXPECT_EQ(r.t1("x", TimerConfig{}), Millis{4000});
+  EXPECT_EQ(r.t1("unknown", TimerConfig{}), Millis{500});
   RttEstimates small(2);
   small.sample("a", Millis{10});
   small.sample("b", Millis{10});
@@ -370,10 +357,12 @@ TEST(ClientTransaction, TimeoutDoesNotGrowWithTheEstimate) {
                return Ok{};
              },
              false, "192.0.2.7:5060"};
-  ASSERT_TRUE(layer.send_request(request("OPTIONS", "z9hG4bKa"), ch, {}).ok());
-  timers.advance(Millis{900});
-  layer.on_response(response(200, "OPTIONS", "z9hG4bKa"));  // RTT 900 ms: T1 = 900 + 4 x 450
-  timers.advance(Millis{6000});
+  for (const char* branch : {"z9hG4bKa", "z9hG4bKa2"}) {  // 900 ms: backed off to 1 s, then a sample
+    ASSERT_TRUE(layer.send_request(request("OPTIONS", branch), ch, {}).ok());
+    timers.advance(Millis{900});
+    layer.on_response(response(200, "OPTIONS", branch));  // T1 = 900 + 4 x 450 after the second
+    timers.advance(Millis{6000});
+  }
   bool timed_out = false;
   sent.clear();
   ClientCallbacks cb;
